@@ -1,0 +1,107 @@
+package spectral
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/enkg-go/enkg/rng"
+)
+
+func TestGRFReference(t *testing.T) {
+	for _, c := range []struct{ xi, w0 string }{
+		{"a_seed0_xi.npy", "a_seed0_w0.npy"},
+		{"b_seed100_xi.npy", "b_seed100_w0.npy"},
+	} {
+		shape, xi := readNPY(t, c.xi)
+		_, want := readNPY(t, c.w0)
+		s := shape[0]
+		g, err := NewGRF(s, s, DefaultGRFSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float64, s*s)
+		g.FromNormals(got, xi)
+		if d := maxAbsDiff(got, want); d > 1e-12 {
+			t.Errorf("%s: max abs diff %g > 1e-12", c.w0, d)
+		} else {
+			t.Logf("%s: max abs diff %.3g", c.w0, d)
+		}
+		// The zero-value settings mean the defaults.
+		g0, _ := NewGRF(s, s, GRFSettings{})
+		g0.FromNormals(got, xi)
+		if d := maxAbsDiff(got, want); d > 1e-12 {
+			t.Errorf("%s with zero settings: max abs diff %g", c.w0, d)
+		}
+	}
+}
+
+// TestGRFVariance checks the normalisation on a non-square, L1 ≠ L2 grid. With
+// w = Im(ifft2(√λ ⊙ ξ)) = (1/N)·Σ_k √λ_k·Im(ξ_k e^{iθ_k}), N = nx·ny, and Im(ξ e^{iθ}) of unit
+// variance, the pointwise variance is Σ_k λ_k / N².
+func TestGRFVariance(t *testing.T) {
+	nx, ny := 16, 8
+	g, err := NewGRF(nx, ny, GRFSettings{Alpha: 2, Tau: 3, L1: 1, L2: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want float64
+	for _, e := range g.SqrtEig() {
+		want += e * e
+	}
+	want /= float64(nx*ny) * float64(nx*ny) // E[Im(c·z/N)²] = λ/N² for c ~ CN(0, 2)
+	const k = 4000
+	dst := make([]float64, k*nx*ny)
+	if err := g.SampleBatch(context.Background(), dst, 9, 2); err != nil {
+		t.Fatal(err)
+	}
+	var v float64
+	for _, x := range dst {
+		v += x * x
+	}
+	v /= float64(len(dst))
+	if math.Abs(v-want) > 0.05*want {
+		t.Errorf("pointwise variance %g, want %g", v, want)
+	}
+}
+
+func TestGRFBatchWorkerIndependent(t *testing.T) {
+	g, _ := NewGRF(16, 16, DefaultGRFSettings())
+	a := make([]float64, 5*256)
+	b := make([]float64, 5*256)
+	if err := g.SampleBatch(context.Background(), a, 42, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.SampleBatch(context.Background(), b, 42, 3); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatal("SampleBatch depends on the number of workers")
+		}
+	}
+	// Member 2 equals a single Sample from stream (42, 2).
+	one := make([]float64, 256)
+	g.Sample(one, rng.Stream(42, 2))
+	for i := range one {
+		if one[i] != a[2*256+i] {
+			t.Fatal("member 2 differs from Sample with rng.Stream(42, 2)")
+		}
+	}
+	if err := g.SampleBatch(context.Background(), make([]float64, 100), 1, 1); err == nil {
+		t.Error("bad dst length: want error")
+	}
+}
+
+func TestGRFBadSettings(t *testing.T) {
+	for _, s := range []GRFSettings{
+		{Tau: -1}, {Sigma: -2}, {L1: -1}, {Alpha: math.NaN()}, {Tau: math.Inf(1)},
+	} {
+		if _, err := NewGRF(8, 8, s); err == nil {
+			t.Errorf("NewGRF(%+v): want error", s)
+		}
+	}
+	if _, err := NewGRF(0, 8, GRFSettings{}); err == nil {
+		t.Error("NewGRF size 0: want error")
+	}
+}
