@@ -20,8 +20,10 @@ export CGO_ENABLED := 1
 # System packages: build (gcc, libhdf5) and interop tests (numpy, h5py).
 APT_BUILD := gcc libc6-dev pkg-config libhdf5-dev
 APT_TEST  := python3 python3-numpy python3-h5py
+APT_NB    := python3 jupyter-nbconvert jupyter-client python3-nbclient
+TOOLS     := .tools/bin
 
-.PHONY: all build demo test test-go bench lint fmt deps deps-build deps-test clean help
+.PHONY: all build demo test test-go notebooks bench lint fmt deps deps-build deps-test deps-nb clean help
 
 all: build
 
@@ -30,6 +32,7 @@ help:
 	@echo "make test   - install what is missing, then run every test"
 	@echo "make bench  - run the benchmarks with -benchmem"
 	@echo "make lint   - gofmt and go vet"
+	@echo "make notebooks - execute every Go notebook headless (GoNB kernel)"
 
 # apt-install installs the Debian packages given as arguments that are not installed yet.
 define apt-install
@@ -47,17 +50,24 @@ deps-build:
 deps-test: deps-build
 	$(call apt-install,$(APT_TEST))
 
-deps: deps-test
+deps-nb:
+	$(call apt-install,$(APT_NB))
+
+deps: deps-test deps-nb
 
 build: deps-build
 	@mkdir -p $(BIN)
 	$(GO) build $(GOFLAGS) -o $(ENKG) ./cmd/enkg
 
-test: deps-test test-go
+test: deps-test deps-nb test-go notebooks
 
 test-go:
 	$(GO) vet $(PKGS)
 	$(GO) test $(GOFLAGS) -count=1 -timeout 20m $(PKGS)
+
+notebooks: deps-build deps-nb
+	bash scripts/install-gonb.sh $(TOOLS)
+	bash scripts/run-notebooks.sh $(TOOLS)
 
 bench: deps-build
 	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem $(PKGS)
