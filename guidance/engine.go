@@ -1,0 +1,253 @@
+package guidance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/enkg-go/enkg/diffusion"
+	"github.com/enkg-go/enkg/internal/parallel"
+	"github.com/enkg-go/enkg/operator"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Engine evaluates the forward model and the prior over a whole ensemble. The local worker
+// pool (NewLocal) is one implementation; a distributed backend can be another. Every
+// evaluation is counted (Counts), so that every Result reports its cost.
+//
+// Rows of an ensemble are members. Results must not depend on how members are distributed
+// over workers: member i's output depends only on row i of the input.
+type Engine interface {
+	// Forward writes G(x_i) into row i of dst for every row i of x (one parallel round).
+	// A member whose evaluation fails or gives a non-finite value yields a *MemberError.
+	Forward(ctx context.Context, dst, x *mat.Dense) error
+	// Adjoint writes Aᵀ·v_i into row i of dst, for linear operators that implement
+	// operator.Adjointer; otherwise it returns ErrNoAdjoint.
+	Adjoint(ctx context.Context, dst, v *mat.Dense) error
+	// HasAdjoint reports whether Adjoint is available.
+	HasAdjoint() bool
+	// Each calls fn(worker, op, i) for i = 0 … n−1 on the pool; op is the calling worker's
+	// own (counting) operator instance and worker ∈ [0, Workers()) indexes per-worker scratch.
+	Each(ctx context.Context, n int, fn func(worker int, op operator.Operator, i int) error) error
+	// Denoise writes D(x_i; σ) into row i of dst (counts one denoiser evaluation per row).
+	Denoise(ctx context.Context, d diffusion.Denoiser, dst, x *mat.Dense, sigma float64) error
+	// DenoiseVJP writes J_D(x_i; σ)ᵀ·v_i into row i of dst, the vector–Jacobian product of
+	// the denoiser (what automatic differentiation computes in gradient-based guidance).
+	DenoiseVJP(ctx context.Context, d VJPDenoiser, dst, x, v *mat.Dense, sigma float64) error
+	// AddSequential adds n rounds to the sequential forward count (for algorithms whose
+	// critical path Each cannot know).
+	AddSequential(n int64)
+	// Workers is the number of concurrent workers (size of per-worker scratch arrays).
+	Workers() int
+	// InputDim and OutputDim are the forward model's dimensions.
+	InputDim() int
+	OutputDim() int
+	// Counts returns the evaluations so far.
+	Counts() Counts
+}
+
+// Counts are the evaluation counts of a run: the cost columns of the EnKG paper's tables.
+type Counts struct {
+	// Forward is the total number of forward-model evaluations G(x) (one per member).
+	Forward int64 `json:"forward"`
+	// Sequential is the number of forward-model evaluations on the critical path, that is,
+	// rounds that cannot run in parallel when every member has its own simulator.
+	Sequential int64 `json:"forward_sequential"`
+	// Adjoint is the number of adjoint applications Aᵀv (DPS only).
+	Adjoint int64 `json:"adjoint"`
+	// Denoiser is the number of denoiser evaluations D(x; σ) of a single field.
+	Denoiser int64 `json:"denoiser"`
+	// DenoiserVJP is the number of vector–Jacobian products of the denoiser (gradient-based
+	// baselines: DPS, GSG, DPG).
+	DenoiserVJP int64 `json:"denoiser_vjp"`
+}
+
+// ErrNoAdjoint is returned by Engine.Adjoint when the forward model is not linear with an
+// adjoint (operator.Adjointer).
+var ErrNoAdjoint = errors.New("forward model has no adjoint (does not implement operator.Adjointer)")
+
+// MemberError reports the failure of one ensemble member: a failed or non-finite forward
+// solve or denoiser evaluation. Algorithms fill Step with the sampling step (−1 if none).
+type MemberError struct {
+	Step   int    // sampling step (or EKI iteration); −1 when unknown
+	Member int    // ensemble member (row)
+	What   string // what was evaluated, e.g. "forward model"
+	Err    error
+}
+
+func (e *MemberError) Error() string {
+	if e.Step >= 0 {
+		return fmt.Sprintf("step %d, member %d: %s: %v", e.Step, e.Member, e.What, e.Err)
+	}
+	return fmt.Sprintf("member %d: %s: %v", e.Member, e.What, e.Err)
+}
+
+func (e *MemberError) Unwrap() error { return e.Err }
+
+// atStep sets the step of a *MemberError inside err (if any) and returns err.
+func atStep(err error, step int) error {
+	var me *MemberError
+	if errors.As(err, &me) && me.Step < 0 {
+		me.Step = step
+	}
+	return err
+}
+
+// Local is the Engine of a bounded pool of goroutines on this machine, with one forward-model
+// instance per worker (from an operator.Factory: plans and solver workspaces are never
+// shared). Cancelling the context stops new member evaluations promptly and returns ctx.Err().
+type Local struct {
+	workers int
+	ops     []*countingOp
+	in, out int
+
+	forward, adjoint, denoise, vjp atomic.Int64
+	seq                            atomic.Int64
+}
+
+// NewLocal returns a local engine with the given number of workers (GOMAXPROCS if ≤ 0),
+// calling f once per worker. All instances must agree on their dimensions.
+func NewLocal(f operator.Factory, workers int) (*Local, error) {
+	if f == nil {
+		return nil, errors.New("guidance: nil operator factory")
+	}
+	workers = parallel.Workers(workers)
+	l := &Local{workers: workers, ops: make([]*countingOp, workers)}
+	for w := range l.ops {
+		op, err := f()
+		if err != nil {
+			return nil, fmt.Errorf("guidance: creating forward model for worker %d: %w", w, err)
+		}
+		if op == nil {
+			return nil, fmt.Errorf("guidance: operator factory returned nil for worker %d", w)
+		}
+		if w == 0 {
+			l.in, l.out = op.InputDim(), op.OutputDim()
+			if l.in < 1 || l.out < 1 {
+				return nil, fmt.Errorf("guidance: forward model dimensions %d → %d: %w", l.in, l.out, operator.ErrDim)
+			}
+		} else if op.InputDim() != l.in || op.OutputDim() != l.out {
+			return nil, fmt.Errorf("guidance: factory instance %d has dimensions %d → %d, instance 0 %d → %d: %w",
+				w, op.InputDim(), op.OutputDim(), l.in, l.out, operator.ErrDim)
+		}
+		l.ops[w] = &countingOp{Operator: op, n: &l.forward}
+	}
+	return l, nil
+}
+
+// countingOp counts forward evaluations and checks their output.
+type countingOp struct {
+	operator.Operator
+	n *atomic.Int64
+}
+
+func (c *countingOp) Forward(ctx context.Context, dst, x []float64) error {
+	c.n.Add(1)
+	if err := c.Operator.Forward(ctx, dst, x); err != nil {
+		return err
+	}
+	return operator.CheckFinite("output", dst)
+}
+
+// Workers returns the number of workers.
+func (l *Local) Workers() int { return l.workers }
+
+// InputDim returns the forward model's input dimension.
+func (l *Local) InputDim() int { return l.in }
+
+// OutputDim returns the forward model's output dimension.
+func (l *Local) OutputDim() int { return l.out }
+
+// Counts returns the evaluations so far.
+func (l *Local) Counts() Counts {
+	return Counts{Forward: l.forward.Load(), Sequential: l.seq.Load(), Adjoint: l.adjoint.Load(),
+		Denoiser: l.denoise.Load(), DenoiserVJP: l.vjp.Load()}
+}
+
+// AddSequential adds n to the sequential forward count (rounds on the critical path that
+// Each cannot know about).
+func (l *Local) AddSequential(n int64) { l.seq.Add(n) }
+
+// Forward evaluates G on every row of x (one sequential round).
+func (l *Local) Forward(ctx context.Context, dst, x *mat.Dense) error {
+	r, c := x.Dims()
+	rd, cd := dst.Dims()
+	if c != l.in || rd != r || cd != l.out {
+		return fmt.Errorf("guidance: forward of a %d×%d ensemble into %d×%d, model %d → %d: %w", r, c, rd, cd, l.in, l.out, operator.ErrDim)
+	}
+	l.seq.Add(1)
+	return parallel.For(ctx, r, l.workers, func(w, i int) error {
+		if err := l.ops[w].Forward(ctx, dst.RawRowView(i), x.RawRowView(i)); err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return err
+			}
+			return &MemberError{Step: -1, Member: i, What: "forward model", Err: err}
+		}
+		return nil
+	})
+}
+
+// HasAdjoint reports whether the forward model implements operator.Adjointer.
+func (l *Local) HasAdjoint() bool {
+	_, ok := l.ops[0].Operator.(operator.Adjointer)
+	return ok
+}
+
+// Adjoint applies Aᵀ to every row of v.
+func (l *Local) Adjoint(ctx context.Context, dst, v *mat.Dense) error {
+	if _, ok := l.ops[0].Operator.(operator.Adjointer); !ok {
+		return ErrNoAdjoint
+	}
+	r, c := v.Dims()
+	rd, cd := dst.Dims()
+	if c != l.out || rd != r || cd != l.in {
+		return fmt.Errorf("guidance: adjoint of %d×%d into %d×%d, model %d → %d: %w", r, c, rd, cd, l.in, l.out, operator.ErrDim)
+	}
+	return parallel.For(ctx, r, l.workers, func(w, i int) error {
+		l.adjoint.Add(1)
+		if err := l.ops[w].Operator.(operator.Adjointer).Adjoint(dst.RawRowView(i), v.RawRowView(i)); err != nil {
+			return &MemberError{Step: -1, Member: i, What: "adjoint", Err: err}
+		}
+		return nil
+	})
+}
+
+// Each runs fn over n items on the pool with each worker's own operator.
+func (l *Local) Each(ctx context.Context, n int, fn func(worker int, op operator.Operator, i int) error) error {
+	return parallel.For(ctx, n, l.workers, func(w, i int) error { return fn(w, l.ops[w], i) })
+}
+
+// Denoise evaluates d on every row of x and checks the result is finite.
+func (l *Local) Denoise(ctx context.Context, d diffusion.Denoiser, dst, x *mat.Dense, sigma float64) error {
+	r, _ := x.Dims()
+	l.denoise.Add(int64(r))
+	if err := d.Denoise(ctx, dst, x, sigma); err != nil {
+		return fmt.Errorf("denoiser at σ = %g: %w", sigma, err)
+	}
+	return checkRowsFinite(dst, "denoiser output")
+}
+
+// checkRowsFinite returns a *MemberError naming the first row of a with a NaN or ±Inf.
+func checkRowsFinite(a *mat.Dense, what string) error {
+	r, _ := a.Dims()
+	for i := 0; i < r; i++ {
+		for _, v := range a.RawRowView(i) {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return &MemberError{Step: -1, Member: i, What: what, Err: fmt.Errorf("value %v: %w", v, operator.ErrNonFinite)}
+			}
+		}
+	}
+	return nil
+}
+
+// DenoiseVJP evaluates the denoiser's vector–Jacobian product on every row.
+func (l *Local) DenoiseVJP(ctx context.Context, d VJPDenoiser, dst, x, v *mat.Dense, sigma float64) error {
+	r, _ := x.Dims()
+	l.vjp.Add(int64(r))
+	if err := d.DenoiseVJP(ctx, dst, x, v, sigma); err != nil {
+		return fmt.Errorf("denoiser vector–Jacobian product at σ = %g: %w", sigma, err)
+	}
+	return checkRowsFinite(dst, "denoiser vector–Jacobian product")
+}

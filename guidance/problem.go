@@ -1,0 +1,148 @@
+package guidance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/enkg-go/enkg/diffusion"
+	"github.com/enkg-go/enkg/operator"
+	"gonum.org/v1/gonum/mat"
+)
+
+// VJPDenoiser is a Denoiser that can also apply the transpose of its Jacobian,
+// dst_i = (∂D(x_i; σ)/∂x_i)ᵀ·v_i: what automatic differentiation through the network
+// computes in DPS, GSG and DPG. Exact priors (Gaussian: J_D = v/(v+σ²)·I) implement it.
+type VJPDenoiser interface {
+	diffusion.Denoiser
+	DenoiseVJP(ctx context.Context, dst, x, v *mat.Dense, sigma float64) error
+}
+
+// Sampler draws independent samples of a prior: Sample fills dst with one draw using r.
+// EKI starts from such samples (member j uses rng.Stream(seed, j)).
+type Sampler interface {
+	Sample(dst []float64, r *rand.Rand) error
+	Dim() int
+}
+
+// Problem is an inverse problem: recover x from Observation = G(x) + noise.
+type Problem struct {
+	// Observation is y (length G.OutputDim()).
+	Observation []float64
+	// Forward creates forward-model instances G (one per worker).
+	Forward operator.Factory
+	// Misfit is the data term; nil means operator.Gaussian{Sigma: 1} (half the squared L2
+	// distance, whose gradient is y − y_obs as in the published EnKG code).
+	Misfit operator.Misfit
+	// Prior is the diffusion prior (EnKG and the diffusion baselines).
+	Prior diffusion.Denoiser
+	// Sampler draws prior samples (EKI).
+	Sampler Sampler
+}
+
+func (p *Problem) misfit() operator.Misfit {
+	if p.Misfit == nil {
+		return operator.Gaussian{Sigma: 1}
+	}
+	return p.Misfit
+}
+
+// Needs lists what a method requires of a problem (like gonum's optimize.Needs).
+type Needs struct {
+	Prior       bool // a diffusion.Denoiser
+	DenoiserVJP bool // a VJPDenoiser
+	Adjoint     bool // a linear forward model with operator.Adjointer
+	Sampler     bool // a prior Sampler
+}
+
+// Method is a guidance algorithm. Needs is checked by Solve before any evaluation, so a method
+// that cannot run on a problem fails at once with a clear error.
+type Method interface {
+	Name() string
+	Needs() Needs
+	// Ensemble is the number of members (independent samples) the method returns.
+	Ensemble() int
+	// Run solves p on eng. On cancellation it returns the partial state with ctx.Err().
+	Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*Result, error)
+}
+
+// Options configure Solve.
+type Options struct {
+	// Workers is the number of workers of the local engine (GOMAXPROCS if ≤ 0).
+	Workers int
+	// Engine replaces the local engine when non-nil (Workers is then ignored).
+	Engine Engine
+	// Recorder receives per-step diagnostics (nil: none).
+	Recorder Recorder
+}
+
+// Solve checks that m can run on p, builds the engine, and runs m. The result holds the
+// final ensemble, its mean and spread, and the evaluation counts; on cancellation the partial
+// result is returned together with ctx.Err().
+func Solve(ctx context.Context, p *Problem, m Method, opt Options) (*Result, error) {
+	if p == nil || m == nil {
+		return nil, errors.New("guidance: nil problem or method")
+	}
+	eng := opt.Engine
+	if eng == nil {
+		if p.Forward == nil {
+			return nil, errors.New("guidance: problem has no forward-model factory")
+		}
+		l, err := NewLocal(p.Forward, opt.Workers)
+		if err != nil {
+			return nil, err
+		}
+		eng = l
+	}
+	if err := Check(p, m, eng); err != nil {
+		return nil, err
+	}
+	rec := opt.Recorder
+	if rec == nil {
+		rec = NopRecorder{}
+	}
+	return m.Run(ctx, p, eng, rec)
+}
+
+// Check returns an error naming everything m needs that p (with engine eng) lacks, and any
+// dimension mismatch between observation, forward model and prior.
+func Check(p *Problem, m Method, eng Engine) error {
+	if len(p.Observation) != eng.OutputDim() {
+		return fmt.Errorf("guidance: observation has length %d, the forward model outputs %d: %w",
+			len(p.Observation), eng.OutputDim(), operator.ErrDim)
+	}
+	if err := operator.CheckFinite("observation", p.Observation); err != nil {
+		return fmt.Errorf("guidance: %w", err)
+	}
+	n := m.Needs()
+	var miss []string
+	if (n.Prior || n.DenoiserVJP) && p.Prior == nil {
+		miss = append(miss, "a diffusion prior (Problem.Prior)")
+	}
+	if p.Prior != nil && (n.Prior || n.DenoiserVJP) && p.Prior.Dim() != eng.InputDim() {
+		return fmt.Errorf("guidance: prior dimension %d, forward-model input %d: %w", p.Prior.Dim(), eng.InputDim(), operator.ErrDim)
+	}
+	if n.DenoiserVJP && p.Prior != nil {
+		if _, ok := p.Prior.(VJPDenoiser); !ok {
+			miss = append(miss, fmt.Sprintf("a denoiser with vector–Jacobian products (VJPDenoiser; %T is not)", p.Prior))
+		}
+	}
+	if n.Adjoint {
+		if !eng.HasAdjoint() {
+			miss = append(miss, "a linear forward model with an adjoint (operator.Adjointer): it uses exact gradients of G")
+		}
+	}
+	if n.Sampler {
+		if p.Sampler == nil {
+			miss = append(miss, "a prior sampler (Problem.Sampler)")
+		} else if p.Sampler.Dim() != eng.InputDim() {
+			return fmt.Errorf("guidance: sampler dimension %d, forward-model input %d: %w", p.Sampler.Dim(), eng.InputDim(), operator.ErrDim)
+		}
+	}
+	if len(miss) > 0 {
+		return fmt.Errorf("guidance: %s cannot run on this problem: it needs %s", m.Name(), strings.Join(miss, " and "))
+	}
+	return nil
+}
