@@ -2,8 +2,7 @@ package spectral
 
 import (
 	"fmt"
-
-	"gonum.org/v1/gonum/dsp/fourier"
+	"unsafe"
 )
 
 // Plan is a reusable 2-D real-to-complex FFT plan for an even nx×ny grid.
@@ -11,30 +10,40 @@ import (
 // Real fields are row-major, f[i*ny+j], axis 0 (length nx) first. Spectra keep the
 // half axis along axis 1: F[k1*NyHalf()+k2] with k2 = 0…ny/2, exactly the layout of
 // numpy.fft.rfft2. A Plan holds scratch space and must be used by one goroutine at a
-// time; create one Plan per worker.
+// time; create one Plan per worker. Forward and Inverse allocate nothing.
+//
+// Algorithm: each row of ny reals is read as ny/2 complex numbers z_j = f_{2j} + i·f_{2j+1}
+// and transformed with a half-length complex FFT, then split into the spectra of the even
+// and odd samples (the real-to-complex half-length trick); the axis-0 pass then runs the
+// same Stockham kernel over whole rows, so its inner loops are long and unit-stride.
 type Plan struct {
-	nx, ny, nyh int
-	rows        *fourier.FFT
-	cols        *fourier.CmplxFFT
-	col         []complex128
-	row         []float64
-	spec        []complex128
+	nx, ny, nyh, m int
+	rowF, colF     *cfft
+	rtw            []complex128 // exp(−2πik/ny), k = 0…ny/2
+	work, work2    []complex128 // nx·nyh each
+	roww           []complex128 // ny/2
+	tmp            []complex128
 }
 
-// NewPlan returns a plan for nx×ny fields. Both sizes must be even and positive.
+// NewPlan returns a plan for nx×ny fields. Both sizes must be even and positive. Powers
+// of two are fastest; other even sizes use mixed-radix stages.
 func NewPlan(nx, ny int) (*Plan, error) {
 	if nx <= 0 || ny <= 0 || nx%2 != 0 || ny%2 != 0 {
 		return nil, fmt.Errorf("spectral: real FFT plan needs even positive sizes, got %d×%d", nx, ny)
 	}
-	nyh := ny/2 + 1
-	return &Plan{
-		nx: nx, ny: ny, nyh: nyh,
-		rows: fourier.NewFFT(ny),
-		cols: fourier.NewCmplxFFT(nx),
-		col:  make([]complex128, nx),
-		row:  make([]float64, ny),
-		spec: make([]complex128, nx*nyh),
-	}, nil
+	m := ny / 2
+	nyh := m + 1
+	p := &Plan{nx: nx, ny: ny, nyh: nyh, m: m,
+		rowF: newCFFT(m), colF: newCFFT(nx),
+		rtw:  make([]complex128, m+1),
+		work: make([]complex128, nx*nyh), work2: make([]complex128, nx*nyh),
+		roww: make([]complex128, m),
+	}
+	p.tmp = make([]complex128, max(p.rowF.maxR, p.colF.maxR))
+	for k := range p.rtw {
+		p.rtw[k] = expm(k, ny)
+	}
+	return p, nil
 }
 
 // Nx returns the number of grid points along axis 0.
@@ -46,27 +55,59 @@ func (p *Plan) Ny() int { return p.ny }
 // NyHalf returns ny/2+1, the length of the half axis of a spectrum.
 func (p *Plan) NyHalf() int { return p.nyh }
 
+// asComplex views n consecutive float64 pairs as complex128 values (same memory layout
+// and alignment).
+func asComplex(f []float64) []complex128 {
+	return unsafe.Slice((*complex128)(unsafe.Pointer(unsafe.SliceData(f))), len(f)/2)
+}
+
 // Forward computes dst = rfft2(src) (unnormalised):
 //
 //	F[k1,k2] = Σ_{i,j} f[i,j] exp(−2πi(k1·i/nx + k2·j/ny)),  k2 = 0…ny/2.
 //
-// len(src) must be nx*ny and len(dst) nx*(ny/2+1); otherwise Forward panics.
+// len(src) must be nx*ny and len(dst) nx*(ny/2+1); otherwise Forward panics. src is not
+// modified.
 func (p *Plan) Forward(dst []complex128, src []float64) {
 	if len(src) != p.nx*p.ny || len(dst) != p.nx*p.nyh {
-		panic(fmt.Sprintf("spectral: Forward length mismatch: src %d (want %d), dst %d (want %d)",
+		panic(fmt.Sprintf("spectral: Plan.Forward length mismatch: src %d (want %d), dst %d (want %d)",
 			len(src), p.nx*p.ny, len(dst), p.nx*p.nyh))
 	}
-	nyh := p.nyh
+	m, nyh := p.m, p.nyh
+	zs := asComplex(src)
 	for i := 0; i < p.nx; i++ {
-		p.rows.Coefficients(dst[i*nyh:(i+1)*nyh], src[i*p.ny:(i+1)*p.ny])
+		row := dst[i*nyh : (i+1)*nyh]
+		p.rowF.transform(row[:m], zs[i*m:(i+1)*m], p.roww, p.tmp, 1, false)
+		realSplit(row, p.rtw)
 	}
-	for j := 0; j < nyh; j++ {
-		for i := range p.col {
-			p.col[i] = dst[i*nyh+j]
-		}
-		p.cols.Coefficients(p.col, p.col)
-		for i, v := range p.col {
-			dst[i*nyh+j] = v
+	p.colF.transform(dst, dst, p.work, p.tmp, nyh, false)
+}
+
+// realSplit turns row[:m] = FFT_m(z) of z_j = f_{2j} + i f_{2j+1} into the half spectrum
+// row[0…m] of f in place:
+//
+//	X_k = ½(Z_k + Z̄_{m−k}) − ½i·w^k (Z_k − Z̄_{m−k}),  w = exp(−2πi/2m), Z_m ≡ Z_0.
+func realSplit(row, tw []complex128) {
+	m := len(row) - 1
+	tw = tw[:m+1]
+	z0 := row[0]
+	row[0] = complex(real(z0)+imag(z0), 0)
+	row[m] = complex(real(z0)-imag(z0), 0)
+	for k := 1; 2*k <= m; k++ {
+		a, b := row[k], row[m-k]
+		bc := complex(real(b), -imag(b))
+		e := a + bc // 2E_k
+		o := a - bc // 2iO_k
+		// −i·w^k·o
+		t := tw[k] * o
+		row[k] = 0.5 * (e + complex(imag(t), -real(t)))
+		if k != m-k {
+			// X_{m−k} = ½(Z_{m−k} + Z̄_k) − ½i w^{m−k}(Z_{m−k} − Z̄_k), with w^{m−k} = −conj(w^k).
+			ac := complex(real(a), -imag(a))
+			e2 := b + ac
+			o2 := b - ac
+			w2 := complex(-real(tw[k]), imag(tw[k]))
+			t2 := w2 * o2
+			row[m-k] = 0.5 * (e2 + complex(imag(t2), -real(t2)))
 		}
 	}
 }
@@ -80,37 +121,55 @@ func (p *Plan) Forward(dst []complex128, src []float64) {
 // after the transform along axis 0. src is not modified.
 func (p *Plan) Inverse(dst []float64, src []complex128) {
 	if len(dst) != p.nx*p.ny || len(src) != p.nx*p.nyh {
-		panic(fmt.Sprintf("spectral: Inverse length mismatch: src %d (want %d), dst %d (want %d)",
+		panic(fmt.Sprintf("spectral: Plan.Inverse length mismatch: src %d (want %d), dst %d (want %d)",
 			len(src), p.nx*p.nyh, len(dst), p.nx*p.ny))
 	}
-	nyh := p.nyh
-	spec := p.spec
-	for j := 0; j < nyh; j++ {
-		for i := range p.col {
-			p.col[i] = src[i*nyh+j]
-		}
-		p.cols.Sequence(p.col, p.col)
-		for i, v := range p.col {
-			spec[i*nyh+j] = v
-		}
-	}
-	scale := 1 / float64(p.nx*p.ny)
+	m, nyh := p.m, p.nyh
+	p.colF.transform(p.work, src, p.work2, p.tmp, nyh, true)
+	c := 1 / float64(p.nx*p.ny)
+	zd := asComplex(dst)
 	for i := 0; i < p.nx; i++ {
-		row := dst[i*p.ny : (i+1)*p.ny]
-		p.rows.Sequence(row, spec[i*nyh:(i+1)*nyh])
-		for j := range row {
-			row[j] *= scale
+		row := p.work[i*nyh : (i+1)*nyh]
+		realMerge(row, p.rtw, c)
+		p.rowF.transform(zd[i*m:(i+1)*m], row[:m], p.roww, p.tmp, 1, true)
+	}
+}
+
+// realMerge is the inverse of realSplit scaled by c: from the half spectrum X_0…X_m it
+// forms, in row[:m], Z_k = c·(E_k + iO_k) with E_k = X_k + X̄_{m−k},
+// O_k = conj(w^k)(X_k − X̄_{m−k}); the imaginary parts of X_0 and X_m are ignored.
+func realMerge(row, tw []complex128, c float64) {
+	m := len(row) - 1
+	tw = tw[:m+1]
+	x0, xm := real(row[0]), real(row[m])
+	row[0] = complex(c*(x0+xm), c*(x0-xm))
+	cc := complex(c, 0)
+	for k := 1; 2*k <= m; k++ {
+		a, b := row[k], row[m-k]
+		bc := complex(real(b), -imag(b))
+		e := a + bc
+		w := complex(real(tw[k]), -imag(tw[k])) // exp(+2πik/ny)
+		o := w * (a - bc)
+		row[k] = cc * (e + complex(-imag(o), real(o)))
+		if k != m-k {
+			ac := complex(real(a), -imag(a))
+			e2 := b + ac
+			w2 := complex(-real(tw[k]), -imag(tw[k])) // exp(+2πi(m−k)/ny) = −w^k
+			o2 := w2 * (b - ac)
+			row[m-k] = cc * (e2 + complex(-imag(o2), real(o2)))
 		}
 	}
 }
 
-// CPlan is a reusable complex 2-D FFT plan for any positive nx×ny (row-major). It holds
-// scratch space and must be used by one goroutine at a time.
+// CPlan is a reusable complex 2-D FFT plan for any positive nx×ny (row-major). Powers of
+// two use radix-4/2 stages; other sizes add generic radix-p stages (cost O(n·Σp) per line,
+// fine for the small primes of image sizes, slow for large prime sizes). It holds scratch
+// space and must be used by one goroutine at a time; calls allocate nothing.
 type CPlan struct {
-	nx, ny int
-	rows   *fourier.CmplxFFT
-	cols   *fourier.CmplxFFT
-	col    []complex128
+	nx, ny     int
+	rowF, colF *cfft
+	work, roww []complex128
+	tmp        []complex128
 }
 
 // NewCPlan returns a complex FFT plan for nx×ny arrays (any positive sizes).
@@ -118,12 +177,10 @@ func NewCPlan(nx, ny int) (*CPlan, error) {
 	if nx <= 0 || ny <= 0 {
 		return nil, fmt.Errorf("spectral: complex FFT plan needs positive sizes, got %d×%d", nx, ny)
 	}
-	return &CPlan{
-		nx: nx, ny: ny,
-		rows: fourier.NewCmplxFFT(ny),
-		cols: fourier.NewCmplxFFT(nx),
-		col:  make([]complex128, nx),
-	}, nil
+	p := &CPlan{nx: nx, ny: ny, rowF: newCFFT(ny), colF: newCFFT(nx),
+		work: make([]complex128, nx*ny), roww: make([]complex128, ny)}
+	p.tmp = make([]complex128, max(p.rowF.maxR, p.colF.maxR))
+	return p, nil
 }
 
 // Nx returns the number of rows.
@@ -140,36 +197,20 @@ func (p *CPlan) Forward(dst, src []complex128) {
 // Inverse computes dst = ifft2(src), including the 1/(nx·ny) factor. dst may equal src.
 func (p *CPlan) Inverse(dst, src []complex128) {
 	p.transform(dst, src, true)
-	s := complex(1/float64(p.nx*p.ny), 0)
-	for i := range dst {
-		dst[i] *= s
+	s := 1 / float64(p.nx*p.ny)
+	for i, v := range dst {
+		dst[i] = complex(s*real(v), s*imag(v))
 	}
 }
 
-func (p *CPlan) transform(dst, src []complex128, inverse bool) {
+func (p *CPlan) transform(dst, src []complex128, inv bool) {
 	n := p.nx * p.ny
 	if len(src) != n || len(dst) != n {
 		panic(fmt.Sprintf("spectral: CPlan length mismatch: src %d, dst %d, want %d", len(src), len(dst), n))
 	}
+	ny := p.ny
 	for i := 0; i < p.nx; i++ {
-		s, d := src[i*p.ny:(i+1)*p.ny], dst[i*p.ny:(i+1)*p.ny]
-		if inverse {
-			p.rows.Sequence(d, s)
-		} else {
-			p.rows.Coefficients(d, s)
-		}
+		p.rowF.transform(dst[i*ny:(i+1)*ny], src[i*ny:(i+1)*ny], p.roww, p.tmp, 1, inv)
 	}
-	for j := 0; j < p.ny; j++ {
-		for i := range p.col {
-			p.col[i] = dst[i*p.ny+j]
-		}
-		if inverse {
-			p.cols.Sequence(p.col, p.col)
-		} else {
-			p.cols.Coefficients(p.col, p.col)
-		}
-		for i, v := range p.col {
-			dst[i*p.ny+j] = v
-		}
-	}
+	p.colF.transform(dst, dst, p.work, p.tmp, ny, inv)
 }

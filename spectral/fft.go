@@ -1,0 +1,313 @@
+package spectral
+
+import (
+	"math"
+)
+
+// cfft is a precomputed complex FFT of length n: a self-sorting (Stockham) decimation-in-
+// frequency algorithm made of radix-4 stages, at most one radix-2 stage, and generic
+// radix-p stages for the odd prime factors of n. A stage of sub-transform length m and
+// stride s maps
+//
+//	y[s·(r·p + k) + q] = w_m^{p·k} · Σ_{j<r} x[s·(p + j·m/r) + q] · ω_r^{j·k},
+//
+// with w_m = exp(∓2πi/m), ω_r = exp(∓2πi/r), p < m/r, q < s. Each "element" of the
+// sequence may be a contiguous vector of v complex numbers (q then runs over s·v entries),
+// which turns a column pass of a row-major 2-D array into long unit-stride loops.
+type cfft struct {
+	n      int
+	stages []fftStage
+	maxR   int
+}
+
+type fftStage struct {
+	radix, m int
+	fwd, inv []complex128 // twiddles w^{p·k}, p < m/r, k = 1…r−1 (radix 2/4) or k = 0…r−1 (generic)
+	rootF    []complex128 // ω_r^{j} forward (generic radix only)
+	rootI    []complex128
+}
+
+// expm returns exp(−2πi·a/b) computed from the reduced fraction for accuracy.
+func expm(a, b int) complex128 {
+	a %= b
+	// Use symmetry to keep the angle in [0, π/4] where sin/cos are most accurate.
+	s, c := math.Sincos(2 * math.Pi * float64(a) / float64(b))
+	return complex(c, -s)
+}
+
+func newCFFT(n int) *cfft {
+	f := &cfft{n: n, maxR: 1}
+	m := n
+	for m > 1 {
+		var r int
+		switch {
+		case m%4 == 0:
+			r = 4
+		case m%2 == 0:
+			r = 2
+		default:
+			r = 3
+			for m%r != 0 {
+				r += 2
+			}
+		}
+		st := fftStage{radix: r, m: m}
+		n1 := m / r
+		switch r {
+		case 2, 4:
+			st.fwd = make([]complex128, n1*(r-1))
+			st.inv = make([]complex128, n1*(r-1))
+			for p := 0; p < n1; p++ {
+				for k := 1; k < r; k++ {
+					w := expm(p*k, m)
+					st.fwd[p*(r-1)+k-1] = w
+					st.inv[p*(r-1)+k-1] = complex(real(w), -imag(w))
+				}
+			}
+		default:
+			st.fwd = make([]complex128, n1*r)
+			st.inv = make([]complex128, n1*r)
+			for p := 0; p < n1; p++ {
+				for k := 0; k < r; k++ {
+					w := expm(p*k, m)
+					st.fwd[p*r+k] = w
+					st.inv[p*r+k] = complex(real(w), -imag(w))
+				}
+			}
+			st.rootF = make([]complex128, r)
+			st.rootI = make([]complex128, r)
+			for j := 0; j < r; j++ {
+				w := expm(j, r)
+				st.rootF[j] = w
+				st.rootI[j] = complex(real(w), -imag(w))
+			}
+			if r > f.maxR {
+				f.maxR = r
+			}
+		}
+		f.stages = append(f.stages, st)
+		m = n1
+	}
+	return f
+}
+
+// transform computes the unnormalised DFT (exp(−2πi…), or exp(+2πi…) when inv) of the
+// sequence src of n elements, each a vector of v complex numbers (element i is
+// src[i·v:(i+1)·v]), into dst. work must hold n·v values and be distinct from dst; src may
+// equal dst (then it is overwritten) or work. tmp must hold maxR values.
+func (f *cfft) transform(dst, src, work, tmp []complex128, v int, inv bool) {
+	nv := f.n * v
+	dst, src, work = dst[:nv], src[:nv], work[:nv]
+	k := len(f.stages)
+	if k == 0 {
+		copy(dst, src)
+		return
+	}
+	// Stage i writes to dst when k−1−i is even, else to work; stage 0 must not overwrite
+	// its own input.
+	out0 := dst
+	if (k-1)%2 == 1 {
+		out0 = work
+	}
+	if &out0[0] == &src[0] {
+		other := work
+		if &out0[0] == &work[0] {
+			other = dst
+		}
+		copy(other, src)
+		src = other
+	}
+	in := src
+	s := v
+	for i := range f.stages {
+		st := &f.stages[i]
+		out := dst
+		if (k-1-i)%2 == 1 {
+			out = work
+		}
+		switch st.radix {
+		case 4:
+			if inv {
+				radix4(out, in, st.m, s, st.inv, true)
+			} else {
+				radix4(out, in, st.m, s, st.fwd, false)
+			}
+		case 2:
+			if inv {
+				radix2(out, in, st.m, s, st.inv)
+			} else {
+				radix2(out, in, st.m, s, st.fwd)
+			}
+		default:
+			if inv {
+				radixG(out, in, st.m, st.radix, s, st.inv, st.rootI, tmp)
+			} else {
+				radixG(out, in, st.m, st.radix, s, st.fwd, st.rootF, tmp)
+			}
+		}
+		in = out
+		s *= st.radix
+	}
+}
+
+// radix4 is one radix-4 Stockham stage (see cfft); s is the stride in complex values.
+func radix4(y, x []complex128, m, s int, tw []complex128, inv bool) {
+	n1 := m / 4
+	if s == 1 {
+		radix4s1(y, x, n1, tw, inv)
+		return
+	}
+	for p := 0; p < n1; p++ {
+		x0 := x[s*p : s*p+s]
+		x1 := x[s*(p+n1) : s*(p+n1)+s]
+		x2 := x[s*(p+2*n1) : s*(p+2*n1)+s]
+		x3 := x[s*(p+3*n1) : s*(p+3*n1)+s]
+		o := 4 * p * s
+		y0 := y[o : o+s]
+		y1 := y[o+s : o+2*s]
+		y2 := y[o+2*s : o+3*s]
+		y3 := y[o+3*s : o+4*s]
+		x1, x2, x3 = x1[:len(x0)], x2[:len(x0)], x3[:len(x0)]
+		y0, y1, y2, y3 = y0[:len(x0)], y1[:len(x0)], y2[:len(x0)], y3[:len(x0)]
+		if p == 0 {
+			if inv {
+				for q, a := range x0 {
+					b, c, d := x1[q], x2[q], x3[q]
+					apc, amc := a+c, a-c
+					bpd, bmd := b+d, b-d
+					jb := complex(-imag(bmd), real(bmd))
+					y0[q] = apc + bpd
+					y1[q] = amc + jb
+					y2[q] = apc - bpd
+					y3[q] = amc - jb
+				}
+			} else {
+				for q, a := range x0 {
+					b, c, d := x1[q], x2[q], x3[q]
+					apc, amc := a+c, a-c
+					bpd, bmd := b+d, b-d
+					jb := complex(-imag(bmd), real(bmd))
+					y0[q] = apc + bpd
+					y1[q] = amc - jb
+					y2[q] = apc - bpd
+					y3[q] = amc + jb
+				}
+			}
+			continue
+		}
+		w1, w2, w3 := tw[3*p], tw[3*p+1], tw[3*p+2]
+		if inv {
+			for q, a := range x0 {
+				b, c, d := x1[q], x2[q], x3[q]
+				apc, amc := a+c, a-c
+				bpd, bmd := b+d, b-d
+				jb := complex(-imag(bmd), real(bmd))
+				y0[q] = apc + bpd
+				y1[q] = w1 * (amc + jb)
+				y2[q] = w2 * (apc - bpd)
+				y3[q] = w3 * (amc - jb)
+			}
+		} else {
+			for q, a := range x0 {
+				b, c, d := x1[q], x2[q], x3[q]
+				apc, amc := a+c, a-c
+				bpd, bmd := b+d, b-d
+				jb := complex(-imag(bmd), real(bmd))
+				y0[q] = apc + bpd
+				y1[q] = w1 * (amc - jb)
+				y2[q] = w2 * (apc - bpd)
+				y3[q] = w3 * (amc + jb)
+			}
+		}
+	}
+}
+
+// radix4s1 is the first radix-4 stage of a single (v = 1) sequence: stride 1.
+func radix4s1(y, x []complex128, n1 int, tw []complex128, inv bool) {
+	x0 := x[:n1]
+	x1 := x[n1 : 2*n1]
+	x2 := x[2*n1 : 3*n1]
+	x3 := x[3*n1 : 4*n1]
+	y = y[:4*n1]
+	tw = tw[:3*n1]
+	if inv {
+		for p, a := range x0 {
+			b, c, d := x1[p], x2[p], x3[p]
+			apc, amc := a+c, a-c
+			bpd, bmd := b+d, b-d
+			jb := complex(-imag(bmd), real(bmd))
+			w := tw[3*p : 3*p+3 : 3*p+3]
+			o := y[4*p : 4*p+4 : 4*p+4]
+			o[0] = apc + bpd
+			o[1] = w[0] * (amc + jb)
+			o[2] = w[1] * (apc - bpd)
+			o[3] = w[2] * (amc - jb)
+		}
+		return
+	}
+	for p, a := range x0 {
+		b, c, d := x1[p], x2[p], x3[p]
+		apc, amc := a+c, a-c
+		bpd, bmd := b+d, b-d
+		jb := complex(-imag(bmd), real(bmd))
+		w := tw[3*p : 3*p+3 : 3*p+3]
+		o := y[4*p : 4*p+4 : 4*p+4]
+		o[0] = apc + bpd
+		o[1] = w[0] * (amc - jb)
+		o[2] = w[1] * (apc - bpd)
+		o[3] = w[2] * (amc + jb)
+	}
+}
+
+// radix2 is one radix-2 Stockham stage.
+func radix2(y, x []complex128, m, s int, tw []complex128) {
+	n1 := m / 2
+	for p := 0; p < n1; p++ {
+		x0 := x[s*p : s*p+s]
+		x1 := x[s*(p+n1) : s*(p+n1)+s]
+		o := 2 * p * s
+		y0 := y[o : o+s]
+		y1 := y[o+s : o+2*s]
+		x1, y0, y1 = x1[:len(x0)], y0[:len(x0)], y1[:len(x0)]
+		if p == 0 {
+			for q, a := range x0 {
+				b := x1[q]
+				y0[q] = a + b
+				y1[q] = a - b
+			}
+			continue
+		}
+		w := tw[p]
+		for q, a := range x0 {
+			b := x1[q]
+			y0[q] = a + b
+			y1[q] = w * (a - b)
+		}
+	}
+}
+
+// radixG is one generic radix-r Stockham stage (odd prime r), O(r²) per butterfly.
+func radixG(y, x []complex128, m, r, s int, tw, root, tmp []complex128) {
+	n1 := m / r
+	tmp = tmp[:r]
+	for p := 0; p < n1; p++ {
+		w := tw[p*r : p*r+r]
+		for q := 0; q < s; q++ {
+			for j := range tmp {
+				tmp[j] = x[s*(p+j*n1)+q]
+			}
+			for k := 0; k < r; k++ {
+				var sum complex128
+				idx := 0
+				for _, a := range tmp {
+					sum += a * root[idx]
+					idx += k
+					if idx >= r {
+						idx -= r
+					}
+				}
+				y[s*(r*p+k)+q] = w[k] * sum
+			}
+		}
+	}
+}

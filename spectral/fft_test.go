@@ -1,0 +1,64 @@
+package spectral
+
+import (
+	"math"
+	"math/cmplx"
+	"math/rand/v2"
+	"testing"
+)
+
+func naiveDFT(x []complex128, sign float64) []complex128 {
+	n := len(x)
+	out := make([]complex128, n)
+	for k := range out {
+		var s complex128
+		for j, v := range x {
+			s += v * cmplx.Exp(complex(0, sign*2*math.Pi*float64(j*k%n)/float64(n)))
+		}
+		out[k] = s
+	}
+	return out
+}
+
+func TestCFFTNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for n := 1; n <= 70; n++ {
+		f := newCFFT(n)
+		for _, v := range []int{1, 3} {
+			x := randCmplx(r, n*v)
+			for _, inv := range []bool{false, true} {
+				sign := -1.0
+				if inv {
+					sign = 1
+				}
+				dst := make([]complex128, n*v)
+				work := make([]complex128, n*v)
+				tmp := make([]complex128, f.maxR)
+				f.transform(dst, x, work, tmp, v, inv)
+				for c := 0; c < v; c++ {
+					col := make([]complex128, n)
+					for i := range col {
+						col[i] = x[i*v+c]
+					}
+					want := naiveDFT(col, sign)
+					for i := range want {
+						if d := cmplx.Abs(dst[i*v+c] - want[i]); d > 1e-13*float64(n) {
+							t.Fatalf("n=%d v=%d inv=%v: element %d diff %g", n, v, inv, i, d)
+						}
+					}
+				}
+				// In place (src == dst) and src == work give the same result.
+				y := append([]complex128(nil), x...)
+				f.transform(y, y, work, tmp, v, inv)
+				if d := maxAbsDiffC(y, dst); d != 0 {
+					t.Fatalf("n=%d v=%d: in-place differs by %g", n, v, d)
+				}
+				copy(work, x)
+				f.transform(y, work, work, tmp, v, inv)
+				if d := maxAbsDiffC(y, dst); d != 0 {
+					t.Fatalf("n=%d v=%d: src==work differs by %g", n, v, d)
+				}
+			}
+		}
+	}
+}
