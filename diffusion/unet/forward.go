@@ -1,0 +1,345 @@
+package unet
+
+import (
+	"context"
+	"math"
+
+	"github.com/enkg-go/enkg/internal/parallel"
+)
+
+// arena is a stack allocator for float32 scratch. The first forward pass measures the
+// high-water mark (allocating what does not fit); reset then reserves one slab of that
+// size, so later passes allocate nothing.
+type arena struct {
+	buf      []float32
+	off, hw  int
+	overflow bool
+}
+
+func (a *arena) get(n int) []float32 {
+	if a.off+n > len(a.buf) {
+		a.overflow = true
+		a.off += n
+		a.hw = max(a.hw, a.off)
+		return make([]float32, n)
+	}
+	s := a.buf[a.off : a.off+n : a.off+n]
+	a.off += n
+	a.hw = max(a.hw, a.off)
+	return s
+}
+
+func (a *arena) mark() int     { return a.off }
+func (a *arena) release(m int) { a.off = m }
+func (a *arena) reset() {
+	if a.overflow {
+		a.buf = make([]float32, a.hw)
+		a.overflow = false
+	}
+	a.off = 0
+}
+
+// Hook receives a copy-free view of an intermediate activation of one image (valid only
+// during the call): name as in the reference acts.npz ("map_noise", "emb", "enc.16x16_block0", …).
+type Hook func(name string, data []float32)
+
+// workspace holds every buffer one forward pass of one image needs.
+type workspace struct {
+	ar      arena
+	skips   [][]float32
+	xa, xb  []float32
+	cat     []float32
+	in, out []float32
+	embIn   []float32
+	embRaw  []float32
+	e0, emb []float32
+	aff     []float32
+	packB   [][]float32
+	threads int
+	ctx     context.Context
+	hook    Hook
+}
+
+func (n *Network) newWorkspace(threads int) *workspace {
+	ws := &workspace{threads: max(1, threads)}
+	for _, s := range n.skipSz {
+		ws.skips = append(ws.skips, make([]float32, s))
+	}
+	ws.xa = make([]float32, n.maxAct)
+	ws.xb = make([]float32, n.maxAct)
+	ws.cat = make([]float32, n.maxAct)
+	res := n.spec.ImgResolution
+	ws.in = make([]float32, n.spec.InChannels*res*res)
+	ws.out = make([]float32, n.spec.OutChannels*res*res)
+	ws.embIn = make([]float32, n.noiseCh)
+	ws.embRaw = make([]float32, n.noiseCh)
+	ws.e0 = make([]float32, n.embCh)
+	ws.emb = make([]float32, n.embCh)
+	maxAff := 0
+	for _, ms := range [][]module{n.enc, n.dec} {
+		for _, m := range ms {
+			if m.block != nil {
+				maxAff = max(maxAff, m.block.affine.out)
+			}
+		}
+	}
+	ws.aff = make([]float32, maxAff)
+	for range ws.threads {
+		ws.packB = append(ws.packB, make([]float32, packBSize))
+	}
+	return ws
+}
+
+// gemm computes C (m×n) += A·B with C row-major (ldc = n), splitting the columns over the
+// workspace's threads.
+func (ws *workspace) gemm(c, ap []float32, m, k int, src *bSource, n int) {
+	if ws.threads == 1 || n < 2*nr {
+		gemmCols(c, n, ap, m, k, src, 0, n, ws.packB[0])
+		return
+	}
+	chunks := min(ws.threads, (n+nr-1)/nr)
+	per := ((n+chunks-1)/chunks + nr - 1) / nr * nr
+	_ = parallel.For(context.Background(), chunks, ws.threads, func(w, i int) error {
+		j0 := i * per
+		if j0 < n {
+			gemmCols(c, n, ap, m, k, src, j0, min(per, n-j0), ws.packB[w])
+		}
+		return nil
+	})
+}
+
+// apply runs the convolution on x (cin×h×w) into dst (cout×h'×w').
+func (c *conv2d) apply(ws *workspace, dst, x []float32, h, w int) {
+	mk := ws.ar.mark()
+	if c.up || c.down {
+		kf := c.filt.shape[3]
+		if c.up {
+			t := ws.ar.get(c.cin * 4 * h * w)
+			upsample(t, x, c.cin, h, w, c.filt.data, kf)
+			h, w = 2*h, 2*w
+			x = t
+		} else {
+			t := ws.ar.get(c.cin * h * w / 4)
+			downsample(t, x, c.cin, h, w, c.filt.data, kf)
+			h, w = h/2, w/2
+			x = t
+		}
+	}
+	hw := h * w
+	if c.w == nil {
+		copy(dst[:c.cout*hw], x[:c.cin*hw])
+		ws.ar.release(mk)
+		return
+	}
+	d := dst[:c.cout*hw]
+	if c.b != nil {
+		for o := 0; o < c.cout; o++ {
+			bv := c.b.data[o]
+			row := d[o*hw : (o+1)*hw]
+			for i := range row {
+				row[i] = bv
+			}
+		}
+	} else {
+		clear(d)
+	}
+	src := bSource{in: x, h: h, w: w, k: c.k}
+	ws.gemm(d, c.ap, c.cout, c.cin*c.k*c.k, &src, hw)
+	ws.ar.release(mk)
+}
+
+// forward runs the UNetBlock on x (cin×h×w) into dst (cout×h'×w'); dst must not alias x.
+func (b *block) forward(ws *workspace, dst, x []float32, h, w int, emb []float32) {
+	mk := ws.ar.mark()
+	hw := h * w
+	t0 := ws.ar.get(b.cin * hw)
+	b.norm0.apply(t0, x[:b.cin*hw], hw, true)
+	ho, wo := b.conv0.outRes(h), b.conv0.outRes(w)
+	hwo := ho * wo
+	h1 := ws.ar.get(b.cout * hwo)
+	b.conv0.apply(ws, h1, t0, h, w)
+	p := ws.aff[:b.affine.out]
+	b.affine.apply(p, emb)
+	if b.adaptive {
+		b.norm1.apply(h1, h1, hwo, false)
+		for c := 0; c < b.cout; c++ {
+			scale, shift := p[c]+1, p[b.cout+c]
+			row := h1[c*hwo : (c+1)*hwo]
+			for i, v := range row {
+				row[i] = siluf(shift + v*scale)
+			}
+		}
+	} else {
+		for c := 0; c < b.cout; c++ {
+			pc := p[c]
+			row := h1[c*hwo : (c+1)*hwo]
+			for i := range row {
+				row[i] += pc
+			}
+		}
+		b.norm1.apply(h1, h1, hwo, true)
+	}
+	out := dst[:b.cout*hwo]
+	b.conv1.apply(ws, out, h1, ho, wo)
+	if b.skip != nil {
+		s := ws.ar.get(b.cout * hwo)
+		b.skip.apply(ws, s, x, h, w)
+		for i, v := range s {
+			out[i] += v
+		}
+	} else {
+		for i, v := range x[:b.cout*hwo] {
+			out[i] += v
+		}
+	}
+	if b.skipScale != 1 {
+		for i := range out {
+			out[i] *= b.skipScale
+		}
+	}
+	if b.heads > 0 {
+		b.attention(ws, out, hwo)
+	}
+	ws.ar.release(mk)
+}
+
+// attention applies x ← (proj(softmax(qᵀk/√d)·v) + x)·skip_scale in place, with the qkv
+// channel layout of the models: channel h·3d + 3c + j holds (q, k, v)[j] of head h,
+// per-head channel c.
+func (b *block) attention(ws *workspace, x []float32, hw int) {
+	mk := ws.ar.mark()
+	C := b.cout
+	d := C / b.heads
+	nt := ws.ar.get(C * hw)
+	b.norm2.apply(nt, x, hw, false)
+	qkv := ws.ar.get(3 * C * hw)
+	b.qkv.apply(ws, qkv, nt, 1, hw)
+	a := nt // reuse: attention output, channel h·d + c
+	lg := ws.ar.get(hw * hw)
+	pt := ws.ar.get(hw * hw)
+	apq := ws.ar.get(packASize(hw, d))
+	apv := ws.ar.get(packASize(d, hw))
+	scale := float32(1 / math.Sqrt(float64(d)))
+	for h := 0; h < b.heads; h++ {
+		base := h * 3 * d * hw
+		// logits (hw×hw) = Qᵀ·K: Qᵀ[t][c] = qkv[base + 3c·hw + t], K[c][s] = qkv[base + (3c+1)·hw + s]
+		packAStrided(apq, qkv[base:], hw, d, 1, 3*hw)
+		clear(lg)
+		ws.gemm(lg, apq, hw, d, &bSource{in: qkv[base+hw:], h: 1, w: hw, k: 1, cs: 3 * hw}, hw)
+		for t := 0; t < hw; t++ {
+			row := lg[t*hw : (t+1)*hw]
+			mx := float32(math.Inf(-1))
+			for i := range row {
+				row[i] *= scale
+				mx = max(mx, row[i])
+			}
+			var sum float32
+			for i, v := range row {
+				e := expf(v - mx)
+				row[i] = e
+				sum += e
+			}
+			inv := 1 / sum
+			for s, v := range row {
+				pt[s*hw+t] = v * inv // transpose: pt[s][t] = P[t][s]
+			}
+		}
+		// out (d×hw) = V·Pᵀ: V[c][s] = qkv[base + (3c+2)·hw + s]
+		packAStrided(apv, qkv[base+2*hw:], d, hw, 3*hw, 1)
+		o := a[h*d*hw : (h+1)*d*hw]
+		clear(o)
+		ws.gemm(o, apv, d, hw, &bSource{in: pt, h: 1, w: hw, k: 1}, hw)
+	}
+	pr := qkv[:C*hw]
+	b.proj.apply(ws, pr, a, 1, hw)
+	for i, v := range pr {
+		x[i] = (v + x[i]) * b.skipScale
+	}
+	ws.ar.release(mk)
+}
+
+// forward evaluates the network F(x_in, c_noise) for one image: x is ws.in, the result
+// goes to ws.out.
+func (n *Network) forward(ws *workspace, noise float32) {
+	hook := ws.hook
+	n.mapNoise.apply(ws.embIn, ws.embRaw, noise)
+	if hook != nil {
+		hook("map_noise", ws.embRaw)
+	}
+	n.map0.apply(ws.e0, ws.embIn)
+	if hook != nil {
+		hook("map_layer0", ws.e0)
+	}
+	for i, v := range ws.e0 {
+		ws.e0[i] = siluf(v)
+	}
+	n.map1.apply(ws.emb, ws.e0)
+	if hook != nil {
+		hook("map_layer1", ws.emb)
+	}
+	for i, v := range ws.emb {
+		ws.emb[i] = siluf(v)
+	}
+	if hook != nil {
+		hook("emb", ws.emb)
+	}
+	res := n.spec.ImgResolution
+	cur := ws.in
+	ch := n.spec.InChannels
+	for i, m := range n.enc {
+		dst := ws.skips[i]
+		if m.conv != nil {
+			m.conv.apply(ws, dst, cur, res, res)
+			ch = m.conv.cout
+		} else {
+			m.block.forward(ws, dst, cur, res, res, ws.emb)
+			res = m.block.conv0.outRes(res)
+			ch = m.block.cout
+		}
+		cur = dst
+		if hook != nil {
+			hook(m.name, cur[:ch*res*res])
+		}
+	}
+	si := len(n.enc)
+	for _, m := range n.dec {
+		b := m.block
+		hw := res * res
+		src := cur
+		if ch != b.cin {
+			si--
+			sk := ws.skips[si]
+			copy(ws.cat, cur[:ch*hw])
+			copy(ws.cat[ch*hw:], sk[:(b.cin-ch)*hw])
+			src = ws.cat
+		}
+		dst := ws.xa
+		if &cur[0] == &ws.xa[0] {
+			dst = ws.xb
+		}
+		b.forward(ws, dst, src, res, res, ws.emb)
+		res = b.conv0.outRes(res)
+		ch = b.cout
+		cur = dst
+		if hook != nil {
+			hook(m.name, cur[:ch*res*res])
+		}
+	}
+	hw := res * res
+	mk := ws.ar.mark()
+	t := ws.ar.get(ch * hw)
+	n.outNorm.apply(t, cur[:ch*hw], hw, hook == nil)
+	if hook != nil {
+		hook(n.outName[0], t)
+		for i, v := range t {
+			t[i] = siluf(v)
+		}
+	}
+	n.outConv.apply(ws, ws.out, t, res, res)
+	if hook != nil {
+		hook(n.outName[1], ws.out)
+	}
+	ws.ar.release(mk)
+}
+
+func expf(x float32) float32 { return float32(math.Exp(float64(x))) }

@@ -1,0 +1,180 @@
+package unet
+
+// Blocked float32 matrix multiply for the convolutions, in the BLIS/GotoBLAS layout:
+// C (M×N) += A (M×K) · B (K×N), with A the convolution weights packed once into panels
+// of mr rows at load time, and B the im2col matrix of the input, never formed: it is
+// packed panel by panel (kc×nr) straight from the image, so a 3×3 convolution needs no
+// 9×-sized column buffer. The micro-kernel computes an mr×nr tile of C in registers
+// (AVX2+FMA assembly on amd64, plain Go elsewhere).
+
+const (
+	mr = 6  // rows of the micro-kernel tile (output channels)
+	nr = 16 // columns of the micro-kernel tile (pixels)
+	kc = 256
+	nc = 512
+)
+
+// packA packs the row-major M×K matrix w into panels of mr rows: for panel p, element
+// (r, k) is at p·K·mr + k·mr + r; rows beyond M are zero.
+func packA(w []float32, m, k int) []float32 {
+	out := make([]float32, packASize(m, k))
+	packAStrided(out, w, m, k, k, 1)
+	return out
+}
+
+// packASize is the length of a packed m×k matrix.
+func packASize(m, k int) int { return (m + mr - 1) / mr * k * mr }
+
+// packAStrided packs the m×k matrix whose (r, kk) element is src[r·rs + kk·cs] into dst
+// (length packASize(m, k)) in the panel layout of packA.
+func packAStrided(dst, src []float32, m, k, rs, cs int) {
+	np := (m + mr - 1) / mr
+	for p := 0; p < np; p++ {
+		pan := dst[p*k*mr : (p+1)*k*mr]
+		for r := 0; r < mr; r++ {
+			row := p*mr + r
+			if row >= m {
+				for kk := 0; kk < k; kk++ {
+					pan[kk*mr+r] = 0
+				}
+				continue
+			}
+			off := row * rs
+			for kk := 0; kk < k; kk++ {
+				pan[kk*mr+r] = src[off+kk*cs]
+			}
+		}
+	}
+}
+
+// bSource describes the implicit K×N matrix B of a convolution: B[(ci·k + dy)·k + dx][y·W + x]
+// = in[ci][y+dy−pad][x+dx−pad] (zero outside the image).
+type bSource struct {
+	in   []float32
+	h, w int
+	k    int
+	cs   int // channel stride of in (0: h·w)
+}
+
+// pack writes B[p0:p0+kb, j0:j0+nb] into dst as ⌈nb/nr⌉ panels of kb×nr (zero padded).
+func (s *bSource) pack(dst []float32, p0, kb, j0, nb int) {
+	npan := (nb + nr - 1) / nr
+	hw := s.h * s.w
+	cs := s.cs
+	if cs == 0 {
+		cs = hw
+	}
+	if s.k == 1 {
+		for jp := 0; jp < npan; jp++ {
+			pan := dst[jp*kb*nr : (jp+1)*kb*nr]
+			j := j0 + jp*nr
+			cnt := min(nr, j0+nb-j)
+			for kk := 0; kk < kb; kk++ {
+				row := s.in[(p0+kk)*cs+j : (p0+kk)*cs+j+cnt]
+				d := pan[kk*nr : kk*nr+nr]
+				copy(d, row)
+				for t := cnt; t < nr; t++ {
+					d[t] = 0
+				}
+			}
+		}
+		return
+	}
+	k2 := s.k * s.k
+	pad := s.k / 2
+	for kk := 0; kk < kb; kk++ {
+		q := p0 + kk
+		ci := q / k2
+		r := q - ci*k2
+		dy := r/s.k - pad
+		dx := r%s.k - pad
+		plane := s.in[ci*cs : ci*cs+hw]
+		// walk pixels j0 … j0+nb−1 in raster order
+		y := j0 / s.w
+		x := j0 - y*s.w
+		for jp := 0; jp < npan; jp++ {
+			d := dst[jp*kb*nr+kk*nr : jp*kb*nr+kk*nr+nr]
+			j := j0 + jp*nr
+			cnt := min(nr, j0+nb-j)
+			for t := 0; t < cnt; t++ {
+				yy, xx := y+dy, x+dx
+				if yy >= 0 && yy < s.h && xx >= 0 && xx < s.w {
+					d[t] = plane[yy*s.w+xx]
+				} else {
+					d[t] = 0
+				}
+				x++
+				if x == s.w {
+					x = 0
+					y++
+				}
+			}
+			for t := cnt; t < nr; t++ {
+				d[t] = 0
+			}
+		}
+	}
+}
+
+// packBSize is the scratch length gemm needs for packing B.
+const packBSize = kc * nc
+
+// gemmCols computes C[:, j0:j0+n] += A·B[:, j0:j0+n] for the packed A (M×K) and the
+// implicit B; C is M×ldc row-major. bp is scratch of length ≥ packBSize.
+func gemmCols(c []float32, ldc int, ap []float32, m, k int, src *bSource, j0, n int, bp []float32) {
+	var tile [mr * nr]float32
+	mpan := (m + mr - 1) / mr
+	for jc := j0; jc < j0+n; jc += nc {
+		nb := min(nc, j0+n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			src.pack(bp, pc, kb, jc, nb)
+			npan := (nb + nr - 1) / nr
+			for ip := 0; ip < mpan; ip++ {
+				a := ap[ip*k*mr+pc*mr:]
+				rows := min(mr, m-ip*mr)
+				for jp := 0; jp < npan; jp++ {
+					b := bp[jp*kb*nr:]
+					col := jc + jp*nr
+					cols := min(nr, jc+nb-col)
+					if rows == mr && cols == nr {
+						kernel(kb, a, b, c[ip*mr*ldc+col:], ldc)
+						continue
+					}
+					tile = [mr * nr]float32{}
+					kernel(kb, a, b, tile[:], nr)
+					for r := 0; r < rows; r++ {
+						cr := c[(ip*mr+r)*ldc+col : (ip*mr+r)*ldc+col+cols]
+						for t := range cr {
+							cr[t] += tile[r*nr+t]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// kernelGo is the portable micro-kernel: C[r·ldc + j] += Σ_p a[p·mr + r]·b[p·nr + j].
+func kernelGo(kb int, a, b, c []float32, ldc int) {
+	var acc [mr][nr]float32
+	a = a[:kb*mr]
+	b = b[:kb*nr]
+	for p := 0; p < kb; p++ {
+		bb := b[p*nr : p*nr+nr : p*nr+nr]
+		aa := a[p*mr : p*mr+mr : p*mr+mr]
+		for r := 0; r < mr; r++ {
+			ar := aa[r]
+			row := &acc[r]
+			for j := range nr {
+				row[j] += ar * bb[j]
+			}
+		}
+	}
+	for r := 0; r < mr; r++ {
+		cr := c[r*ldc : r*ldc+nr]
+		for j := range cr {
+			cr[j] += acc[r][j]
+		}
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !amd64
+
+package unet
+
+// kernel is the micro-kernel of the GEMM (portable Go on this architecture).
+var kernel = kernelGo

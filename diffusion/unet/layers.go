@@ -1,0 +1,273 @@
+package unet
+
+import (
+	"fmt"
+	"math"
+)
+
+// tensor is one named entry of the state_dict.
+type tensor struct {
+	name   string
+	shape  []int
+	data   []float32
+	buffer bool // a registered buffer (resample_filter, freqs), not a learnable parameter
+}
+
+func (t *tensor) size() int {
+	n := 1
+	for _, s := range t.shape {
+		n *= s
+	}
+	return n
+}
+
+// registry collects the tensors a network expects, in construction order.
+type registry struct {
+	list   []*tensor
+	byName map[string]*tensor
+}
+
+func (r *registry) add(name string, buffer bool, shape ...int) *tensor {
+	t := &tensor{name: name, shape: shape, buffer: buffer}
+	if r.byName == nil {
+		r.byName = map[string]*tensor{}
+	}
+	if _, dup := r.byName[name]; dup {
+		panic("unet: duplicate tensor " + name) // construction bug, not user input
+	}
+	r.byName[name] = t
+	r.list = append(r.list, t)
+	return t
+}
+
+// linear: y = W·x + b, W [out,in].
+type linear struct {
+	in, out int
+	w, b    *tensor
+}
+
+func newLinear(r *registry, name string, in, out int, bias bool) *linear {
+	l := &linear{in: in, out: out, w: r.add(name+".weight", false, out, in)}
+	if bias {
+		l.b = r.add(name+".bias", false, out)
+	}
+	return l
+}
+
+func (l *linear) apply(dst, x []float32) {
+	w := l.w.data
+	for o := 0; o < l.out; o++ {
+		row := w[o*l.in : o*l.in+l.in]
+		var s float32
+		for i, v := range row {
+			s += v * x[i]
+		}
+		if l.b != nil {
+			s += l.b.data[o]
+		}
+		dst[o] = s
+	}
+}
+
+// groupNorm normalises each of g groups of c/g channels by its mean and biased variance.
+type groupNorm struct {
+	c, g int
+	eps  float64
+	w, b *tensor
+}
+
+func newGroupNorm(r *registry, name string, c int, eps float64) *groupNorm {
+	g := min(32, c/4)
+	if g < 1 || c%g != 0 {
+		panic(fmt.Sprintf("unet: GroupNorm with %d channels", c)) // rejected by Validate
+	}
+	return &groupNorm{c: c, g: g, eps: eps, w: r.add(name+".weight", false, c), b: r.add(name+".bias", false, c)}
+}
+
+// apply writes GroupNorm(x) (optionally followed by SiLU, optionally with a per-channel
+// scale/shift applied after the affine: y·(1+scale)+shift) into dst; x is c×hw.
+func (n *groupNorm) apply(dst, x []float32, hw int, silu bool) {
+	cg := n.c / n.g
+	gs := cg * hw
+	for g := 0; g < n.g; g++ {
+		seg := x[g*gs : (g+1)*gs]
+		var sum float64
+		for _, v := range seg {
+			sum += float64(v)
+		}
+		mu := sum / float64(gs)
+		var ss float64
+		for _, v := range seg {
+			d := float64(v) - mu
+			ss += d * d
+		}
+		inv := 1 / math.Sqrt(ss/float64(gs)+n.eps)
+		for c := g * cg; c < (g+1)*cg; c++ {
+			a := float32(inv) * n.w.data[c]
+			b := n.b.data[c] - float32(mu*inv)*n.w.data[c]
+			src := x[c*hw : (c+1)*hw]
+			d := dst[c*hw : (c+1)*hw]
+			if silu {
+				for i, v := range src {
+					d[i] = siluf(v*a + b)
+				}
+			} else {
+				for i, v := range src {
+					d[i] = v*a + b
+				}
+			}
+		}
+	}
+}
+
+func siluf(z float32) float32 {
+	return z / (1 + expf(-z))
+}
+
+// conv2d is EDM's Conv2d with fused_resample=False: optional 2× up- or down-sampling by
+// the FIR filter, then a k×k cross-correlation with zero padding k/2 (k = 0: none), then
+// the bias.
+type conv2d struct {
+	name      string
+	cin, cout int
+	k         int
+	up, down  bool
+	w, b      *tensor
+	filt      *tensor // [1,1,kf,kf], from the state_dict
+	ap        []float32
+}
+
+func newConv(r *registry, name string, cin, cout, k int, bias, up, down bool, filter []int) *conv2d {
+	c := &conv2d{name: name, cin: cin, cout: cout, k: k, up: up, down: down}
+	if k > 0 {
+		c.w = r.add(name+".weight", false, cout, cin, k, k)
+		if bias {
+			c.b = r.add(name+".bias", false, cout)
+		}
+	}
+	if up || down {
+		c.filt = r.add(name+".resample_filter", true, 1, 1, len(filter), len(filter))
+	}
+	return c
+}
+
+func (c *conv2d) prepare() {
+	if c.w != nil {
+		c.ap = packA(c.w.data, c.cout, c.cin*c.k*c.k)
+	}
+}
+
+// outRes returns the output resolution for input resolution h.
+func (c *conv2d) outRes(h int) int {
+	switch {
+	case c.up:
+		return 2 * h
+	case c.down:
+		return h / 2
+	}
+	return h
+}
+
+// upsample: depthwise conv_transpose2d with 4·f, stride 2, padding (kf−1)/2.
+func upsample(dst, x []float32, ch, h, w int, f []float32, kf int) {
+	p := (kf - 1) / 2
+	ho, wo := 2*h, 2*w
+	clear(dst[:ch*ho*wo])
+	for c := 0; c < ch; c++ {
+		src := x[c*h*w : (c+1)*h*w]
+		d := dst[c*ho*wo : (c+1)*ho*wo]
+		for i := 0; i < kf; i++ {
+			for j := 0; j < kf; j++ {
+				fv := 4 * f[i*kf+j]
+				for y := 0; y < h; y++ {
+					oy := 2*y + i - p
+					if oy < 0 || oy >= ho {
+						continue
+					}
+					for xx := 0; xx < w; xx++ {
+						ox := 2*xx + j - p
+						if ox < 0 || ox >= wo {
+							continue
+						}
+						d[oy*wo+ox] += fv * src[y*w+xx]
+					}
+				}
+			}
+		}
+	}
+}
+
+// downsample: depthwise conv2d with f, stride 2, padding (kf−1)/2.
+func downsample(dst, x []float32, ch, h, w int, f []float32, kf int) {
+	p := (kf - 1) / 2
+	ho := (h+2*p-kf)/2 + 1
+	wo := (w+2*p-kf)/2 + 1
+	for c := 0; c < ch; c++ {
+		src := x[c*h*w : (c+1)*h*w]
+		d := dst[c*ho*wo : (c+1)*ho*wo]
+		for oy := 0; oy < ho; oy++ {
+			for ox := 0; ox < wo; ox++ {
+				var s float32
+				for i := 0; i < kf; i++ {
+					y := 2*oy + i - p
+					if y < 0 || y >= h {
+						continue
+					}
+					for j := 0; j < kf; j++ {
+						xx := 2*ox + j - p
+						if xx < 0 || xx >= w {
+							continue
+						}
+						s += f[i*kf+j] * src[y*w+xx]
+					}
+				}
+				d[oy*wo+ox] = s
+			}
+		}
+	}
+}
+
+// posEmb is PositionalEmbedding: [cos(t·f) | sin(t·f)], f_i = (1/max_positions)^(i/(n/2 − endpoint)),
+// evaluated in float32 like torch. swap gives SongUNet's [sin | cos].
+type posEmb struct {
+	n        int
+	endpoint bool
+	swap     bool
+	freqs    []float32
+}
+
+func newPosEmb(n int, endpoint, swap bool) *posEmb {
+	p := &posEmb{n: n, endpoint: endpoint, swap: swap, freqs: make([]float32, n/2)}
+	den := float32(n/2 - b2i(endpoint))
+	base := float64(float32(1.0 / 10000))
+	for i := range p.freqs {
+		e := float32(i) / den
+		p.freqs[i] = float32(math.Pow(base, float64(e)))
+	}
+	return p
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// apply writes the raw [cos | sin] embedding into raw (may be nil) and the network's
+// input (swapped for SongUNet) into dst.
+func (p *posEmb) apply(dst, raw []float32, t float32) {
+	h := p.n / 2
+	for i, f := range p.freqs {
+		a := float64(t * f)
+		c, s := float32(math.Cos(a)), float32(math.Sin(a))
+		if raw != nil {
+			raw[i], raw[h+i] = c, s
+		}
+		if p.swap {
+			dst[i], dst[h+i] = s, c
+		} else {
+			dst[i], dst[h+i] = c, s
+		}
+	}
+}
