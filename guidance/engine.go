@@ -251,3 +251,15 @@ func (l *Local) DenoiseVJP(ctx context.Context, d VJPDenoiser, dst, x, v *mat.De
 	}
 	return checkRowsFinite(dst, "denoiser vector–Jacobian product")
 }
+
+// engineDenoiser is the diffusion.Denoiser d evaluated through (and counted by) an engine.
+type engineDenoiser struct {
+	eng Engine
+	d   diffusion.Denoiser
+}
+
+func (e engineDenoiser) Denoise(ctx context.Context, dst, x *mat.Dense, sigma float64) error {
+	return e.eng.Denoise(ctx, e.d, dst, x, sigma)
+}
+
+func (e engineDenoiser) Dim() int { return e.d.Dim() }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/enkg-go/enkg/diffusion"
 	"github.com/enkg-go/enkg/rng"
 	"gonum.org/v1/gonum/mat"
 )
@@ -128,13 +129,14 @@ func (m *EnKG) Ensemble() int { return m.s.Members }
 // Settings returns the settings.
 func (m *EnKG) Settings() EnKGSettings { return m.s }
 
-// Sigmas returns the N+1 noise levels of the run (σ_N = 0).
+// Sigmas returns the N+1 noise levels of the run (σ_N = 0), from diffusion.Karras.
 func (m *EnKG) Sigmas() []float64 {
 	s := m.s
-	if s.Float32Schedule {
-		return karras32(nil, s.Steps, s.SigmaMin, s.SigmaMax, s.Rho, false)
+	sig, err := diffusion.Karras{SigmaMin: s.SigmaMin, SigmaMax: s.SigmaMax, Rho: s.Rho, Float32: s.Float32Schedule}.AppendSigmas(nil, s.Steps)
+	if err != nil { // settings were validated
+		panic(err)
 	}
-	return karras(nil, s.Steps, s.SigmaMin, s.SigmaMax, s.Rho)
+	return sig
 }
 
 // GuidanceScale returns scale_i of step i.
@@ -151,7 +153,7 @@ type enkgState struct {
 	x, x0, den *mat.Dense // J×D
 	y, e       *mat.Dense // J×M
 	kal        *Kalman
-	inner      []float64
+	ode        *diffusion.ODEToZero
 	mean       []float64
 	loss       []float64
 }
@@ -190,7 +192,8 @@ func (m *EnKG) run(ctx context.Context, p *Problem, eng Engine, rec Recorder, tr
 	st := &enkgState{
 		x: mat.NewDense(j, d, nil), x0: mat.NewDense(j, d, nil), den: mat.NewDense(j, d, nil),
 		y: mat.NewDense(j, om, nil), e: mat.NewDense(j, om, nil), kal: kal,
-		inner: make([]float64, 0, s.MaxODESteps+1), mean: make([]float64, d), loss: make([]float64, j),
+		ode:  &diffusion.ODEToZero{SigmaMin: s.ODESigmaMin, Rho: s.Rho, Float32: s.Float32Schedule, Workers: eng.Workers()},
+		mean: make([]float64, d), loss: make([]float64, j),
 	}
 	if s.Init != nil {
 		st.x.Copy(s.Init)
@@ -271,25 +274,10 @@ func eulerStep(x, den *mat.Dense, sigma, dt float64) {
 }
 
 // denoiseODE writes into st.x0 the x̂0 of k Euler steps of the probability-flow ODE from
-// st.x at σ down to ODESigmaMin and then 0 (k = 1: x̂0 = D(x; σ)).
+// st.x at σ down to ODESigmaMin and then 0 (diffusion.ODEToZero; k = 1: x̂0 = D(x; σ)),
+// with every denoiser call routed through (and counted by) the engine.
 func (m *EnKG) denoiseODE(ctx context.Context, p *Problem, eng Engine, st *enkgState, sigma float64, k int) error {
-	if k == 1 {
-		return eng.Denoise(ctx, p.Prior, st.x0, st.x, sigma)
-	}
-	s := m.s
-	if s.Float32Schedule {
-		st.inner = karras32(st.inner, k, s.ODESigmaMin, sigma, s.Rho, true)
-	} else {
-		st.inner = karras(st.inner, k, s.ODESigmaMin, sigma, s.Rho)
-	}
-	st.x0.Copy(st.x)
-	for q := 0; q < k; q++ {
-		if err := eng.Denoise(ctx, p.Prior, st.den, st.x0, st.inner[q]); err != nil {
-			return err
-		}
-		eulerStep(st.x0, st.den, st.inner[q], m.dt(st.inner[q+1], st.inner[q]))
-	}
-	return nil
+	return st.ode.Denoise(ctx, st.x0, st.x, engineDenoiser{eng: eng, d: p.Prior}, sigma, k)
 }
 
 // update performs one ensemble Kalman guidance update of st.x at noise level σ.

@@ -2,65 +2,36 @@ package guidance
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"math/rand/v2"
 
+	"github.com/enkg-go/enkg/diffusion"
 	"github.com/enkg-go/enkg/operator"
 	"gonum.org/v1/gonum/mat"
 )
 
-// diagGauss is a test-only exact prior N(mu, diag(v)) with denoiser
-// D(x; σ) = mu + v/(v+σ²)·(x − mu) and its (diagonal, symmetric) Jacobian.
-type diagGauss struct {
-	mu, v []float64
-}
+// vjpGauss adds the denoiser's vector–Jacobian product to diffusion.DiagGaussian:
+// D(x; σ) = μ + v/(v+σ²)·(x − μ) has the symmetric Jacobian diag(v/(v+σ²)).
+type vjpGauss struct{ *diffusion.DiagGaussian }
 
-func newDiagGauss(d int, mean, variance float64) *diagGauss {
-	g := &diagGauss{mu: make([]float64, d), v: make([]float64, d)}
-	for i := range g.mu {
-		g.mu[i], g.v[i] = mean, variance
-	}
-	return g
-}
-
-func (g *diagGauss) Dim() int { return len(g.mu) }
-
-func (g *diagGauss) Denoise(ctx context.Context, dst, x *mat.Dense, sigma float64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	r, c := x.Dims()
-	if c != len(g.mu) {
-		return fmt.Errorf("diagGauss: %d columns, want %d", c, len(g.mu))
-	}
-	s2 := sigma * sigma
-	for i := 0; i < r; i++ {
-		xr, dr := x.RawRowView(i), dst.RawRowView(i)
-		for k := range xr {
-			dr[k] = g.mu[k] + g.v[k]/(g.v[k]+s2)*(xr[k]-g.mu[k])
-		}
-	}
-	return nil
-}
-
-func (g *diagGauss) DenoiseVJP(ctx context.Context, dst, x, v *mat.Dense, sigma float64) error {
+func (g vjpGauss) DenoiseVJP(ctx context.Context, dst, x, v *mat.Dense, sigma float64) error {
 	r, _ := x.Dims()
 	s2 := sigma * sigma
+	va := g.Variance()
 	for i := 0; i < r; i++ {
 		vr, dr := v.RawRowView(i), dst.RawRowView(i)
 		for k := range vr {
-			dr[k] = g.v[k] / (g.v[k] + s2) * vr[k]
+			dr[k] = va[k] / (va[k] + s2) * vr[k]
 		}
 	}
 	return nil
 }
 
-func (g *diagGauss) Sample(dst []float64, r *rand.Rand) error {
-	for k := range dst {
-		dst[k] = g.mu[k] + math.Sqrt(g.v[k])*r.NormFloat64()
+func newDiagGauss(d int, mean, variance float64) vjpGauss {
+	g, err := diffusion.NewIsotropicGaussian(d, mean, variance)
+	if err != nil {
+		panic(err)
 	}
-	return nil
+	return vjpGauss{g}
 }
 
 // subsample is y = x[::2, ::2] on an n×n grid (a linear operator with adjoint).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 
 	"github.com/enkg-go/enkg/diffusion"
@@ -20,10 +19,11 @@ type VJPDenoiser interface {
 	DenoiseVJP(ctx context.Context, dst, x, v *mat.Dense, sigma float64) error
 }
 
-// Sampler draws independent samples of a prior: Sample fills dst with one draw using r.
-// EKI starts from such samples (member j uses rng.Stream(seed, j)).
+// Sampler draws independent samples of a prior: Sample fills every row of dst with a draw,
+// row j from the stream rng.Stream(seed, j) (diffusion.DiagGaussian and the other exact
+// priors of package diffusion implement it). EKI starts from such samples.
 type Sampler interface {
-	Sample(dst []float64, r *rand.Rand) error
+	Sample(ctx context.Context, dst *mat.Dense, seed uint64) error
 	Dim() int
 }
 
