@@ -55,8 +55,9 @@ type Blur struct {
 
 	xp, tmp []float64 // hp·wp each
 	fft     *fft2
-	khat    []complex128 // DFT of the kernel embedded at the origin of the padded grid
-	cbuf    []complex128 // hp·wp
+	fh, fw  int          // FFT grid: powers of two ≥ hp×wp
+	khat    []complex128 // DFT of the kernel embedded at the origin of the FFT grid
+	cbuf    []complex128 // fh·fw
 }
 
 // GaussianKernel1D returns the length-size profile g such that the published Gaussian kernel
@@ -190,9 +191,9 @@ func NewGaussianBlur(shape Shape, size int, sigma float64, s BlurSettings) (*Blu
 }
 
 // NewBlur returns the blur with the given size×size kernel (row-major, copied; size odd), used
-// as a correlation after reflection padding. BlurAuto uses the direct correlation for kernels
-// up to 7×7 and the FFT beyond (see the crossover benchmark in the README); BlurSeparable is
-// only available through NewGaussianBlur. The kernel half-width ⌊size/2⌋ must be smaller
+// as a correlation after reflection padding. BlurAuto chooses between the direct correlation
+// and the FFT with a cost model (on 64×64 images the FFT wins from k ≈ 11; see the crossover
+// benchmark); BlurSeparable is only available through NewGaussianBlur. The kernel half-width ⌊size/2⌋ must be smaller
 // than H and W (the reflection padding needs it).
 func NewBlur(shape Shape, kernel []float64, size int, s BlurSettings) (*Blur, error) {
 	return newBlur(shape, kernel, size, nil, nil, s)
@@ -223,7 +224,7 @@ func newBlur(shape Shape, kernel []float64, size int, col, row []float64, s Blur
 	m := s.Method
 	switch m {
 	case BlurAuto:
-		m = autoBlurMethod(size, col != nil, b.hp, b.wp)
+		m = autoBlurMethod(size, col != nil, shape.H, shape.W, b.hp, b.wp)
 	case BlurSeparable:
 		if col == nil {
 			return nil, fmt.Errorf("imaging: the separable blur needs a separable kernel (use NewGaussianBlur): %w", ErrShape)
@@ -237,12 +238,15 @@ func newBlur(shape Shape, kernel []float64, size int, col, row []float64, s Blur
 	b.xp = make([]float64, n)
 	b.tmp = make([]float64, n)
 	if m == BlurFFT {
-		b.fft = newFFT2(b.hp, b.wp)
-		b.cbuf = make([]complex128, n)
-		b.khat = make([]complex128, n)
+		// Any grid of at least hp×wp gives the valid correlation without wrap-around; round
+		// it up to powers of two.
+		b.fh, b.fw = fastSize(b.hp), fastSize(b.wp)
+		b.fft = newFFT2(b.fh, b.fw)
+		b.cbuf = make([]complex128, b.fh*b.fw)
+		b.khat = make([]complex128, b.fh*b.fw)
 		for a := 0; a < size; a++ {
 			for c := 0; c < size; c++ {
-				b.khat[a*b.wp+c] = complex(b.kernel[a*size+c], 0)
+				b.khat[a*b.fw+c] = complex(b.kernel[a*size+c], 0)
 			}
 		}
 		b.fft.forward(b.khat)
@@ -250,14 +254,24 @@ func newBlur(shape Shape, kernel []float64, size int, col, row []float64, s Blur
 	return b, nil
 }
 
-// autoBlurMethod returns the method that the crossover benchmark found fastest: separable
-// passes for separable kernels up to 31 wide, the direct correlation for other kernels up to
-// 7 wide, the FFT otherwise.
-func autoBlurMethod(size int, separable bool, hp, wp int) BlurMethod {
-	switch {
-	case separable && size <= 31:
-		return BlurSeparable
-	case size <= 7:
+// autoBlurMethod picks the cheapest method under a cost model calibrated on the crossover
+// benchmark (3×64×64 images: direct ≈ FFT at k = 11, separable ≈ FFT at k = 31), in units of
+// one direct multiply-add: direct k²·H·W, separable 1.4·k·(H·W_p + H·W), FFT
+// 1.5·2·N·log₂N per channel pair with N the power-of-two grid.
+func autoBlurMethod(size int, separable bool, h, w, hp, wp int) BlurMethod {
+	k := float64(size)
+	direct := k * k * float64(h*w)
+	fh, fw := fastSize(hp), fastSize(wp)
+	n := float64(fh * fw)
+	fft := 1.5 * 2 * n * math.Log2(n) / 2 // per channel
+	if separable {
+		sep := 1.4 * k * float64(h*wp+h*w)
+		if sep <= fft {
+			return BlurSeparable
+		}
+		return BlurFFT
+	}
+	if direct <= fft {
 		return BlurDirect
 	}
 	return BlurFFT
@@ -478,16 +492,26 @@ func (b *Blur) sepAdjoint(z, y []float64) {
 
 // fftForward blurs one or two channels (x2 may be nil) with one complex transform pair.
 func (b *Blur) fftForward(y1, y2, x1, x2 []float64) {
-	h, w, wp := b.shape.H, b.shape.W, b.wp
+	h, w, wp, fw := b.shape.H, b.shape.W, b.wp, b.fw
 	b.padReflect(b.xp, x1)
 	if x2 != nil {
 		b.padReflect(b.tmp, x2)
-		for i := range b.cbuf {
-			b.cbuf[i] = complex(b.xp[i], b.tmp[i])
-		}
-	} else {
-		for i := range b.cbuf {
-			b.cbuf[i] = complex(b.xp[i], 0)
+	}
+	for i := range b.cbuf {
+		b.cbuf[i] = 0
+	}
+	for i := 0; i < b.hp; i++ {
+		cr := b.cbuf[i*fw : i*fw+wp]
+		xr := b.xp[i*wp : (i+1)*wp]
+		if x2 != nil {
+			tr := b.tmp[i*wp : (i+1)*wp]
+			for j := range cr {
+				cr[j] = complex(xr[j], tr[j])
+			}
+		} else {
+			for j := range cr {
+				cr[j] = complex(xr[j], 0)
+			}
 		}
 	}
 	b.fft.forward(b.cbuf)
@@ -496,7 +520,7 @@ func (b *Blur) fftForward(y1, y2, x1, x2 []float64) {
 	}
 	b.fft.inverse(b.cbuf)
 	for i := 0; i < h; i++ {
-		cr := b.cbuf[i*wp : i*wp+w]
+		cr := b.cbuf[i*fw : i*fw+w]
 		y1r := y1[i*w : (i+1)*w]
 		for j, v := range cr {
 			y1r[j] = real(v)
@@ -512,12 +536,12 @@ func (b *Blur) fftForward(y1, y2, x1, x2 []float64) {
 
 // fftAdjoint applies the adjoint to one or two channels (y2 may be nil).
 func (b *Blur) fftAdjoint(x1, x2, y1, y2 []float64) {
-	h, w, wp := b.shape.H, b.shape.W, b.wp
+	h, w, wp, fw := b.shape.H, b.shape.W, b.wp, b.fw
 	for i := range b.cbuf {
 		b.cbuf[i] = 0
 	}
 	for i := 0; i < h; i++ {
-		cr := b.cbuf[i*wp : i*wp+w]
+		cr := b.cbuf[i*fw : i*fw+w]
 		y1r := y1[i*w : (i+1)*w]
 		if y2 != nil {
 			y2r := y2[i*w : (i+1)*w]
@@ -535,13 +559,19 @@ func (b *Blur) fftAdjoint(x1, x2, y1, y2 []float64) {
 		b.cbuf[i] *= kv
 	}
 	b.fft.inverse(b.cbuf)
-	for i, v := range b.cbuf {
-		b.xp[i] = real(v)
+	for i := 0; i < b.hp; i++ {
+		cr := b.cbuf[i*fw : i*fw+wp]
+		for j, v := range cr {
+			b.xp[i*wp+j] = real(v)
+		}
 	}
 	b.fold(x1, b.xp)
 	if x2 != nil {
-		for i, v := range b.cbuf {
-			b.xp[i] = imag(v)
+		for i := 0; i < b.hp; i++ {
+			cr := b.cbuf[i*fw : i*fw+wp]
+			for j, v := range cr {
+				b.xp[i*wp+j] = imag(v)
+			}
 		}
 		b.fold(x2, b.xp)
 	}

@@ -1,54 +1,35 @@
 package imaging
 
-import "gonum.org/v1/gonum/dsp/fourier"
+import "github.com/enkg-go/enkg/spectral"
 
-// fft2 is a reusable, allocation-free complex 2-D DFT of an nx×ny row-major grid of any size,
-// with numpy's conventions: forward X[k,l] = Σ x[i,j] e^{−2πi(ki/nx + lj/ny)}, inverse with
-// the factor 1/(nx·ny). Not safe for concurrent use.
+// fft2 is a reusable, allocation-free complex 2-D DFT of an nx×ny row-major grid of any size
+// (spectral.CPlan) with numpy's conventions: forward X[k,l] = Σ x[i,j] e^{−2πi(ki/nx + lj/ny)},
+// inverse with the factor 1/(nx·ny). Not safe for concurrent use.
 type fft2 struct {
-	nx, ny   int
-	row, col *fourier.CmplxFFT
-	buf      []complex128 // one column
+	nx, ny int
+	plan   *spectral.CPlan
 }
 
 func newFFT2(nx, ny int) *fft2 {
-	return &fft2{nx: nx, ny: ny, row: fourier.NewCmplxFFT(ny), col: fourier.NewCmplxFFT(nx), buf: make([]complex128, nx)}
+	p, err := spectral.NewCPlan(nx, ny)
+	if err != nil {
+		panic(err) // sizes are validated by the callers
+	}
+	return &fft2{nx: nx, ny: ny, plan: p}
 }
 
 // forward transforms a in place.
-func (f *fft2) forward(a []complex128) { f.transform(a, false) }
+func (f *fft2) forward(a []complex128) { f.plan.Forward(a, a) }
 
 // inverse transforms a in place, including the 1/(nx·ny) factor.
-func (f *fft2) inverse(a []complex128) {
-	f.transform(a, true)
-	s := complex(1/float64(f.nx*f.ny), 0)
-	for i := range a {
-		a[i] *= s
-	}
-}
+func (f *fft2) inverse(a []complex128) { f.plan.Inverse(a, a) }
 
-func (f *fft2) transform(a []complex128, inv bool) {
-	nx, ny := f.nx, f.ny
-	for i := 0; i < nx; i++ {
-		r := a[i*ny : (i+1)*ny]
-		if inv {
-			f.row.Sequence(r, r)
-		} else {
-			f.row.Coefficients(r, r)
-		}
+// fastSize returns the smallest power of two n' ≥ n (spectral's radix-4/2 stages are several
+// times faster than its generic radix-p stages, even on a grid up to 4× larger).
+func fastSize(n int) int {
+	m := 1
+	for m < n {
+		m *= 2
 	}
-	b := f.buf
-	for j := 0; j < ny; j++ {
-		for i := 0; i < nx; i++ {
-			b[i] = a[i*ny+j]
-		}
-		if inv {
-			f.col.Sequence(b, b)
-		} else {
-			f.col.Coefficients(b, b)
-		}
-		for i := 0; i < nx; i++ {
-			a[i*ny+j] = b[i]
-		}
-	}
+	return m
 }
