@@ -23,11 +23,44 @@ type Plan struct {
 	work, work2    []complex128 // nx·nyh each
 	roww           []complex128 // ny/2
 	tmp            []complex128
+	ext            realBackend // optional native backend (build tag fftw); nil: pure Go
 }
+
+// realBackend is an optional native implementation of Plan's transforms with identical
+// semantics (see fftw.go, build tag fftw).
+type realBackend interface {
+	forward(dst []complex128, src []float64)
+	inverse(dst []float64, src []complex128)
+	name() string
+}
+
+// newRealBackend is set by the fftw build; nil in the default pure-Go build.
+var newRealBackend func(nx, ny int) (realBackend, error)
 
 // NewPlan returns a plan for nx×ny fields. Both sizes must be even and positive. Powers
 // of two are fastest; other even sizes use mixed-radix stages.
 func NewPlan(nx, ny int) (*Plan, error) {
+	p, err := newPurePlan(nx, ny)
+	if err != nil || newRealBackend == nil {
+		return p, err
+	}
+	if p.ext, err = newRealBackend(nx, ny); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Backend names the implementation behind the plan: "go" (the default pure-Go Stockham
+// FFT) or "fftw" (binaries built with -tags fftw).
+func (p *Plan) Backend() string {
+	if p.ext != nil {
+		return p.ext.name()
+	}
+	return "go"
+}
+
+// newPurePlan returns a plan that always uses the pure-Go kernels.
+func newPurePlan(nx, ny int) (*Plan, error) {
 	if nx <= 0 || ny <= 0 || nx%2 != 0 || ny%2 != 0 {
 		return nil, fmt.Errorf("spectral: real FFT plan needs even positive sizes, got %d×%d", nx, ny)
 	}
@@ -71,6 +104,10 @@ func (p *Plan) Forward(dst []complex128, src []float64) {
 	if len(src) != p.nx*p.ny || len(dst) != p.nx*p.nyh {
 		panic(fmt.Sprintf("spectral: Plan.Forward length mismatch: src %d (want %d), dst %d (want %d)",
 			len(src), p.nx*p.ny, len(dst), p.nx*p.nyh))
+	}
+	if p.ext != nil {
+		p.ext.forward(dst, src)
+		return
 	}
 	m, nyh := p.m, p.nyh
 	zs := asComplex(src)
@@ -123,6 +160,10 @@ func (p *Plan) Inverse(dst []float64, src []complex128) {
 	if len(dst) != p.nx*p.ny || len(src) != p.nx*p.nyh {
 		panic(fmt.Sprintf("spectral: Plan.Inverse length mismatch: src %d (want %d), dst %d (want %d)",
 			len(src), p.nx*p.nyh, len(dst), p.nx*p.ny))
+	}
+	if p.ext != nil {
+		p.ext.inverse(dst, src)
+		return
 	}
 	m, nyh := p.m, p.nyh
 	p.colF.transform(p.work, src, p.work2, p.tmp, nyh, true)
