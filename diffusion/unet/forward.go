@@ -343,3 +343,15 @@ func (n *Network) forward(ws *workspace, noise float32) {
 }
 
 func expf(x float32) float32 { return float32(math.Exp(float64(x))) }
+
+// bytes returns the memory the workspace holds.
+func (ws *workspace) bytes() int {
+	n := len(ws.ar.buf) + len(ws.xa) + len(ws.xb) + len(ws.cat) + len(ws.in) + len(ws.out)
+	for _, s := range ws.skips {
+		n += len(s)
+	}
+	for _, p := range ws.packB {
+		n += len(p)
+	}
+	return 4 * n
+}
