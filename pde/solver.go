@@ -43,8 +43,13 @@ type Settings struct {
 	Dt float64
 
 	// CheckEvery is the number of steps between two checks of the context passed to
-	// Solve. Zero means 8.
+	// Solve (and between two calls of Progress). Zero means 8.
 	CheckEvery int
+
+	// Progress, if not nil, is called with the current time every CheckEvery steps of a
+	// solve, on the goroutine running Solve (in an Ensemble, concurrently from every
+	// worker). It must be cheap and must not call back into the Solver.
+	Progress func(t float64)
 }
 
 // DefaultSettings returns the settings of the EnKG Navier–Stokes problem: the 2π-periodic
@@ -70,6 +75,7 @@ type Solver struct {
 	l1, l2, re float64
 	dt         float64 // fixed step, 0 for adaptive
 	every      int
+	progress   func(float64)
 	forced     bool
 	h, mu      float64
 
@@ -80,7 +86,9 @@ type Solver struct {
 	invLap []float64 // 1/G, 1 at [0,0]
 	mask   []float64 // 2/3 dealiasing mask (0 or 1)
 	d1     []float64 // (2π/L1)·k1, Nyquist 0, length nx
-	d2     []float64 // (2π/L2)·k2, Nyquist 0, length nh
+	d2     []float64 // (2π/L2)·k2, Nyquist 0, length nh (velocity)
+	e2     []float64 // the same for ∂/∂y of the nonlinear term (a separate table so that
+	// tests can emulate the published code's 2π/L1 there)
 
 	fh []complex128 // F[f], nil without forcing
 
@@ -149,11 +157,11 @@ func NewSolver(nx, ny int, s *Settings) (*Solver, error) {
 	n := nx * nh
 	sv := &Solver{
 		nx: nx, ny: ny, nh: nh,
-		l1: set.L1, l2: set.L2, re: set.Re, dt: set.Dt, every: set.CheckEvery,
+		l1: set.L1, l2: set.L2, re: set.Re, dt: set.Dt, every: set.CheckEvery, progress: set.Progress,
 		forced: forcing != nil,
 		plan:   plan,
 		gg:     make([]float64, n), invLap: make([]float64, n), mask: make([]float64, n),
-		d1: make([]float64, nx), d2: make([]float64, nh),
+		d1: make([]float64, nx), d2: make([]float64, nh), e2: make([]float64, nh),
 		wh: make([]complex128, n), n1: make([]complex128, n),
 		cw: make([]complex128, n), cq: make([]complex128, n), cv: make([]complex128, n),
 		rw: make([]float64, nx*ny), rq: make([]float64, nx*ny), rv: make([]float64, nx*ny),
@@ -226,6 +234,7 @@ func (s *Solver) tables() {
 			s.d2[j] = c2 * float64(j)
 		}
 	}
+	copy(s.e2, s.d2)
 }
 
 // Nx returns the grid size along axis 0.
@@ -286,6 +295,9 @@ func (s *Solver) Solve(ctx context.Context, dst, w0 []float64, T float64) error 
 		if s.steps%s.every == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if s.progress != nil {
+				s.progress(t)
 			}
 		}
 	}
@@ -360,8 +372,9 @@ func (s *Solver) step(dt float64, adaptive bool) bool {
 			a := s.d2[j]
 			p, q := cq[j], cv[j]
 			// −i·(d1·P + a·Q) + F[f]
-			sr := d1*real(p) + a*real(q)
-			si := d1*imag(p) + a*imag(q)
+			b := s.e2[j]
+			sr := d1*real(p) + b*real(q)
+			si := d1*imag(p) + b*imag(q)
 			nr, ni := si, -sr
 			if fh != nil {
 				nr += real(fh[j])
@@ -399,8 +412,9 @@ func (s *Solver) step(dt float64, adaptive bool) bool {
 		for j, w := range wh {
 			a := s.d2[j]
 			p, q := cq[j], cv[j]
-			sr := d1*real(p) + a*real(q)
-			si := d1*imag(p) + a*imag(q)
+			b := s.e2[j]
+			sr := d1*real(p) + b*real(q)
+			si := d1*imag(p) + b*imag(q)
 			nr, ni := si, -sr
 			if fh != nil {
 				nr += real(fh[j])
