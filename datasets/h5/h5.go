@@ -161,9 +161,7 @@ func (fl *File) create(s *Settings) error {
 }
 
 // openFields opens the fields dataset with the raw-data chunk cache off: members are read
-// and written once each, a whole chunk at a time, and HDF5 then transfers a chunk straight
-// between the file and the caller's buffer (with the default 1 MiB cache, reading one
-// 128² member of a larger file took 60× longer).
+// and written once each, a whole chunk at a time, so caching only adds a copy.
 func (fl *File) openFields() (*hdf5.Dataset, error) {
 	dapl, err := hdf5.NewPropList(hdf5.P_DATASET_ACCESS)
 	if err != nil {
@@ -354,12 +352,15 @@ func (fl *File) writeMemberLocked(i int, field []float64) error {
 	if err := fl.flushLocked(); err != nil {
 		return err
 	}
-	one := C.uchar(1)
-	if C.enkg_flags(C.hid_t(fl.done.ID()), C.hsize_t(i), 1, &one, 1) < 0 {
+	if C.enkg_flags(C.hid_t(fl.done.ID()), C.hsize_t(i), 1, &doneFlag[0], 1) < 0 {
 		return fmt.Errorf("h5: %s: marking member %d done: %w", fl.path, i, errHDF5("H5Dwrite"))
 	}
 	return fl.flushLocked()
 }
+
+// doneFlag is the byte written into the done mask (package memory, used under the lock,
+// so that marking a member allocates nothing).
+var doneFlag = [1]C.uchar{1}
 
 // Append extends the dataset by one member, writes field there (as WriteMember) and
 // returns its index.
