@@ -350,37 +350,21 @@ func (d *DFT) block(dst []complex128, f []float64, b int) {
 	cyb := d.cy[b*hyc*kBlock : (b+1)*hyc*kBlock]
 	syb := d.sy[b*hyc*kBlock : (b+1)*hyc*kBlock]
 	var re, im, A, B, C, E [kBlock]float64
+	var coef [8]float64
+	L4 := (L + 3) &^ 3 // tables are zero-padded to kBlock
 	for j := 0; j < hyc; j++ {
-		clear(A[:L])
-		clear(B[:L])
-		clear(C[:L])
-		clear(E[:L])
+		clear(A[:L4])
+		clear(B[:L4])
+		clear(C[:L4])
+		clear(E[:L4])
 		o := j * px
 		for i := 0; i < px; i += 4 {
-			c0 := cxb[(i+0)*kBlock : (i+0)*kBlock+L]
-			c1 := cxb[(i+1)*kBlock : (i+1)*kBlock+L]
-			c2 := cxb[(i+2)*kBlock : (i+2)*kBlock+L]
-			c3 := cxb[(i+3)*kBlock : (i+3)*kBlock+L]
-			a0, a1, a2, a3 := ss[o+i], ss[o+i+1], ss[o+i+2], ss[o+i+3]
-			e0, e1, e2, e3 := sd[o+i], sd[o+i+1], sd[o+i+2], sd[o+i+3]
-			aa, cc := A[:L], C[:L]
-			for kk := range aa {
-				x0, x1, x2, x3 := c0[kk], c1[kk], c2[kk], c3[kk]
-				aa[kk] += a0*x0 + a1*x1 + a2*x2 + a3*x3
-				cc[kk] += e0*x0 + e1*x1 + e2*x2 + e3*x3
-			}
-			s0 := sxb[(i+0)*kBlock : (i+0)*kBlock+L]
-			s1 := sxb[(i+1)*kBlock : (i+1)*kBlock+L]
-			s2 := sxb[(i+2)*kBlock : (i+2)*kBlock+L]
-			s3 := sxb[(i+3)*kBlock : (i+3)*kBlock+L]
-			a0, a1, a2, a3 = ds[o+i], ds[o+i+1], ds[o+i+2], ds[o+i+3]
-			e0, e1, e2, e3 = dd[o+i], dd[o+i+1], dd[o+i+2], dd[o+i+3]
-			bb, ee := B[:L], E[:L]
-			for kk := range bb {
-				x0, x1, x2, x3 := s0[kk], s1[kk], s2[kk], s3[kk]
-				bb[kk] += a0*x0 + a1*x1 + a2*x2 + a3*x3
-				ee[kk] += e0*x0 + e1*x1 + e2*x2 + e3*x3
-			}
+			copy(coef[:4], ss[o+i:o+i+4])
+			copy(coef[4:], sd[o+i:o+i+4])
+			fma4x2(&coef, cxb[i*kBlock:], kBlock, A[:], C[:], L4)
+			copy(coef[:4], ds[o+i:o+i+4])
+			copy(coef[4:], dd[o+i:o+i+4])
+			fma4x2(&coef, sxb[i*kBlock:], kBlock, B[:], E[:], L4)
 		}
 		cy := cyb[j*kBlock : j*kBlock+L]
 		sy := syb[j*kBlock : j*kBlock+L]
