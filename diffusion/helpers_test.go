@@ -15,45 +15,44 @@ func tweedieGrid(logp func([]float64) float64, x []float64, sigma, lo, hi float6
 	d := len(x)
 	h := (hi - lo) / float64(n)
 	pt := make([]float64, d)
-	num := make([]float64, d)
-	var lw []float64
-	var pts [][]float64
 	idx := make([]int, d)
-	for {
-		for k := range pt {
-			pt[k] = lo + (float64(idx[k])+0.5)*h
-		}
-		r2 := 0.0
-		for k := range pt {
-			r2 += (x[k] - pt[k]) * (x[k] - pt[k])
-		}
-		lw = append(lw, logp(pt)-r2/(2*sigma*sigma))
-		pts = append(pts, append([]float64(nil), pt...))
-		k := 0
-		for k < d {
-			idx[k]++
-			if idx[k] < n {
-				break
-			}
+	// visit calls f(log weight) at every grid point, with pt set.
+	visit := func(f func(lw float64)) {
+		for k := range idx {
 			idx[k] = 0
-			k++
 		}
-		if k == d {
-			break
+		for {
+			r2 := 0.0
+			for k := range pt {
+				pt[k] = lo + (float64(idx[k])+0.5)*h
+				r2 += (x[k] - pt[k]) * (x[k] - pt[k])
+			}
+			f(logp(pt) - r2/(2*sigma*sigma))
+			k := 0
+			for k < d {
+				idx[k]++
+				if idx[k] < n {
+					break
+				}
+				idx[k] = 0
+				k++
+			}
+			if k == d {
+				return
+			}
 		}
 	}
 	m := math.Inf(-1)
-	for _, v := range lw {
-		m = math.Max(m, v)
-	}
+	visit(func(lw float64) { m = math.Max(m, lw) })
+	num := make([]float64, d)
 	den := 0.0
-	for i, v := range lw {
-		w := math.Exp(v - m)
+	visit(func(lw float64) {
+		w := math.Exp(lw - m)
 		den += w
 		for k := range num {
-			num[k] += w * pts[i][k]
+			num[k] += w * pt[k]
 		}
-	}
+	})
 	for k := range num {
 		num[k] /= den
 	}

@@ -342,7 +342,46 @@ func (n *Network) forward(ws *workspace, noise float32) {
 	ws.ar.release(mk)
 }
 
-func expf(x float32) float32 { return float32(math.Exp(float64(x))) }
+// expf is e^x in float32 (Cephes expf: range reduction x = n·ln2 + r, |r| ≤ ln2/2, a
+// degree-6 polynomial; within 2 ulp of the correctly rounded value). Results below the
+// normal range flush to 0; above it, +Inf.
+func expf(x float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	if x != x {
+		return x
+	}
+	if x > 88.7228 {
+		return float32(math.Inf(1))
+	}
+	if x < -87.33654 {
+		return 0
+	}
+	fn := x*log2e + 0.5
+	n := int32(fn)
+	if fn < 0 && float32(n) != fn {
+		n-- // floor
+	}
+	nf := float32(n)
+	r := x - nf*ln2hi - nf*ln2lo
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	if n < -126 {
+		return y * math.Float32frombits(uint32(n+127+64)<<23) * math.Float32frombits(uint32(127-64)<<23)
+	}
+	if n > 127 {
+		return y * math.Float32frombits(uint32(n+127-1)<<23) * 2
+	}
+	return y * math.Float32frombits(uint32(n+127)<<23)
+}
 
 // bytes returns the memory the workspace holds.
 func (ws *workspace) bytes() int {

@@ -82,6 +82,7 @@ func (s *bSource) pack(dst []float32, p0, kb, j0, nb int) {
 	}
 	k2 := s.k * s.k
 	pad := s.k / 2
+	w := s.w
 	for kk := 0; kk < kb; kk++ {
 		q := p0 + kk
 		ci := q / k2
@@ -89,28 +90,38 @@ func (s *bSource) pack(dst []float32, p0, kb, j0, nb int) {
 		dy := r/s.k - pad
 		dx := r%s.k - pad
 		plane := s.in[ci*cs : ci*cs+hw]
-		// walk pixels j0 … j0+nb−1 in raster order
-		y := j0 / s.w
-		x := j0 - y*s.w
 		for jp := 0; jp < npan; jp++ {
 			d := dst[jp*kb*nr+kk*nr : jp*kb*nr+kk*nr+nr]
 			j := j0 + jp*nr
 			cnt := min(nr, j0+nb-j)
-			for t := 0; t < cnt; t++ {
-				yy, xx := y+dy, x+dx
-				if yy >= 0 && yy < s.h && xx >= 0 && xx < s.w {
-					d[t] = plane[yy*s.w+xx]
+			// split the panel into runs that lie in one image row
+			for t := 0; t < cnt; {
+				p := j + t
+				y := p / w
+				x := p - y*w
+				run := min(cnt-t, w-x)
+				seg := d[t : t+run]
+				yy := y + dy
+				if yy < 0 || yy >= s.h {
+					clear(seg)
 				} else {
-					d[t] = 0
+					row := plane[yy*w : yy*w+w]
+					lo := max(0, -(x + dx))
+					hi := min(run, w-(x+dx))
+					if lo > 0 {
+						clear(seg[:lo])
+					}
+					if hi > lo {
+						copy(seg[lo:hi], row[x+lo+dx:x+hi+dx])
+					}
+					if hi < run {
+						clear(seg[max(hi, 0):])
+					}
 				}
-				x++
-				if x == s.w {
-					x = 0
-					y++
-				}
+				t += run
 			}
-			for t := cnt; t < nr; t++ {
-				d[t] = 0
+			if cnt < nr {
+				clear(d[cnt:])
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package unet
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -105,5 +106,23 @@ func BenchmarkKernelGo(b *testing.B) {
 	b.SetBytes(int64(2 * kc * mr * nr))
 	for b.Loop() {
 		kernelGo(kc, a, bb, c, nr)
+	}
+}
+
+// TestExpf checks the float32 exponential against math.Exp over the range SiLU and the
+// softmax use.
+func TestExpf(t *testing.T) {
+	worst := 0.0
+	for x := -87.0; x <= 88.5; x += 0.0137 {
+		got := float64(expf(float32(x)))
+		want := math.Exp(float64(float32(x)))
+		rel := math.Abs(got-want) / want
+		worst = max(worst, rel)
+	}
+	if worst > 2.5e-7 {
+		t.Errorf("expf: worst relative error %.3g", worst)
+	}
+	if !math.IsInf(float64(expf(100)), 1) || expf(-200) != 0 || expf(0) != 1 {
+		t.Errorf("expf edge values: %v %v %v", expf(100), expf(-200), expf(0))
 	}
 }

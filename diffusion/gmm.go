@@ -1,0 +1,344 @@
+package diffusion
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/enkg-go/enkg/internal/parallel"
+	"github.com/enkg-go/enkg/rng"
+	"gonum.org/v1/gonum/mat"
+)
+
+// GMM is the Gaussian mixture prior p(x0) = Σ_k π_k N(x0; μ_k, Σ_k) with diagonal or full
+// covariances. Its noised density is Σ_k π_k N(x; μ_k, Σ_k + σ²I), and the exact denoiser
+// is the responsibility-weighted sum of the component denoisers,
+//
+//	D(x; σ) = Σ_k r_k(x) [μ_k + Σ_k(Σ_k + σ²I)⁻¹(x − μ_k)],
+//	r_k(x) = softmax_k(log π_k + log N(x; μ_k, Σ_k + σ²I)),
+//
+// with the softmax evaluated by log-sum-exp (stable for any σ). Full covariances are held
+// as eigendecompositions Σ_k = V_k diag(λ_k) V_kᵀ. It is safe for concurrent use.
+type GMM struct {
+	k, d    int
+	weights []float64
+	logw    []float64
+	means   *mat.Dense // K×D
+	vars    *mat.Dense // K×D (diagonal) or K×D eigenvalues (full)
+	vecs    []*mat.Dense
+	Workers int
+	Norm    Affine
+	pool    sync.Pool // *gmmWork
+}
+
+type gmmWork struct {
+	logl []float64
+	m    []float64 // K×D component means of the posterior
+	z, u []float64
+}
+
+func checkWeights(weights []float64) ([]float64, error) {
+	if len(weights) == 0 {
+		return nil, fmt.Errorf("%w: mixture with no components", ErrDim)
+	}
+	s := 0.0
+	for i, w := range weights {
+		if !(w > 0) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("%w: mixture weight[%d] = %v must be positive and finite", ErrParam, i, w)
+		}
+		s += w
+	}
+	out := make([]float64, len(weights))
+	for i, w := range weights {
+		out[i] = w / s
+	}
+	return out, nil
+}
+
+// NewGMMDiag returns the mixture with weights (normalised to sum 1), means (K×D) and
+// diagonal variances (K×D, positive).
+func NewGMMDiag(weights []float64, means, variances *mat.Dense) (*GMM, error) {
+	w, err := checkWeights(weights)
+	if err != nil {
+		return nil, err
+	}
+	k, d := means.Dims()
+	if k != len(w) || d == 0 {
+		return nil, fmt.Errorf("%w: mixture: %d weights, means %d×%d", ErrDim, len(w), k, d)
+	}
+	if vr, vc := variances.Dims(); vr != k || vc != d {
+		return nil, fmt.Errorf("%w: mixture: means %d×%d, variances %d×%d", ErrDim, k, d, vr, vc)
+	}
+	for i := 0; i < k; i++ {
+		if err := finiteSlice(fmt.Sprintf("mixture mean %d", i), means.RawRowView(i)); err != nil {
+			return nil, err
+		}
+		for j, v := range variances.RawRowView(i) {
+			if !(v > 0) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%w: mixture component %d variance[%d] = %v must be positive and finite", ErrParam, i, j, v)
+			}
+		}
+	}
+	return newGMM(w, mat.DenseCopyOf(means), mat.DenseCopyOf(variances), nil), nil
+}
+
+// NewGMM returns the mixture with weights (normalised to sum 1), means (K×D) and full
+// covariances (K symmetric positive-definite D×D matrices).
+func NewGMM(weights []float64, means *mat.Dense, covs []mat.Matrix) (*GMM, error) {
+	w, err := checkWeights(weights)
+	if err != nil {
+		return nil, err
+	}
+	k, d := means.Dims()
+	if k != len(w) || len(covs) != k || d == 0 {
+		return nil, fmt.Errorf("%w: mixture: %d weights, means %d×%d, %d covariances", ErrDim, len(w), k, d, len(covs))
+	}
+	vals := mat.NewDense(k, d, nil)
+	vecs := make([]*mat.Dense, k)
+	for i := 0; i < k; i++ {
+		g, err := NewGaussian(means.RawRowView(i), covs[i])
+		if err != nil {
+			return nil, fmt.Errorf("mixture component %d: %w", i, err)
+		}
+		l, v := g.Eigen()
+		vals.SetRow(i, l)
+		vecs[i] = v
+	}
+	return newGMM(w, mat.DenseCopyOf(means), vals, vecs), nil
+}
+
+func newGMM(w []float64, means, vars *mat.Dense, vecs []*mat.Dense) *GMM {
+	k, d := means.Dims()
+	g := &GMM{k: k, d: d, weights: w, means: means, vars: vars, vecs: vecs, logw: make([]float64, k)}
+	for i, v := range w {
+		g.logw[i] = math.Log(v)
+	}
+	return g
+}
+
+// Dim returns D.
+func (g *GMM) Dim() int { return g.d }
+
+// Components returns K.
+func (g *GMM) Components() int { return g.k }
+
+// Weights returns π (do not modify).
+func (g *GMM) Weights() []float64 { return g.weights }
+
+// Means returns the K×D means (do not modify).
+func (g *GMM) Means() *mat.Dense { return g.means }
+
+// Diagonal reports whether the covariances are diagonal.
+func (g *GMM) Diagonal() bool { return g.vecs == nil }
+
+// Cov returns the covariance of component k (a new matrix).
+func (g *GMM) Cov(k int) *mat.SymDense {
+	c := mat.NewSymDense(g.d, nil)
+	l := g.vars.RawRowView(k)
+	if g.vecs == nil {
+		for j, v := range l {
+			c.SetSym(j, j, v)
+		}
+		return c
+	}
+	v := g.vecs[k]
+	for a := 0; a < g.d; a++ {
+		for b := a; b < g.d; b++ {
+			s := 0.0
+			for i, li := range l {
+				s += v.At(a, i) * li * v.At(b, i)
+			}
+			c.SetSym(a, b, s)
+		}
+	}
+	return c
+}
+
+// Mean returns the mixture mean Σ_k π_k μ_k.
+func (g *GMM) Mean() []float64 {
+	m := make([]float64, g.d)
+	for k, w := range g.weights {
+		for j, v := range g.means.RawRowView(k) {
+			m[j] += w * v
+		}
+	}
+	return m
+}
+
+func (g *GMM) work() *gmmWork {
+	if w, ok := g.pool.Get().(*gmmWork); ok {
+		return w
+	}
+	return &gmmWork{logl: make([]float64, g.k), m: make([]float64, g.k*g.d), z: make([]float64, g.d), u: make([]float64, g.d)}
+}
+
+// component evaluates log π_k + log N(x; μ_k, Σ_k + s2·I) and, if m ≠ nil, the component
+// posterior mean μ_k + Σ_k(Σ_k + s2 I)⁻¹(x − μ_k) into m.
+func (g *GMM) component(k int, x []float64, s2 float64, m []float64, w *gmmWork) float64 {
+	mu, l := g.means.RawRowView(k), g.vars.RawRowView(k)
+	q, ld := 0.0, 0.0
+	if g.vecs == nil {
+		for j, xv := range x {
+			e := xv - mu[j]
+			t := l[j] + s2
+			q += e * e / t
+			ld += math.Log(2 * math.Pi * t)
+			if m != nil {
+				m[j] = mu[j] + l[j]/t*e
+			}
+		}
+		return g.logw[k] - 0.5*(q+ld)
+	}
+	v := g.vecs[k]
+	for j, xv := range x {
+		w.u[j] = xv - mu[j]
+	}
+	// z = Vᵀ(x − μ)
+	for i := range w.z {
+		w.z[i] = 0
+	}
+	for j := 0; j < g.d; j++ {
+		vr, e := v.RawRowView(j), w.u[j]
+		for i, a := range vr {
+			w.z[i] += a * e
+		}
+	}
+	for i, zi := range w.z {
+		t := l[i] + s2
+		q += zi * zi / t
+		ld += math.Log(2 * math.Pi * t)
+		w.z[i] = l[i] / t * zi
+	}
+	if m != nil {
+		for j := 0; j < g.d; j++ {
+			vr := v.RawRowView(j)
+			s := 0.0
+			for i, a := range vr {
+				s += a * w.z[i]
+			}
+			m[j] = mu[j] + s
+		}
+	}
+	return g.logw[k] - 0.5*(q+ld)
+}
+
+// logSumExp returns log Σ exp(a_i) and overwrites a with the softmax weights.
+func logSumExp(a []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range a {
+		m = math.Max(m, v)
+	}
+	if math.IsInf(m, -1) {
+		return m
+	}
+	s := 0.0
+	for i, v := range a {
+		a[i] = math.Exp(v - m)
+		s += a[i]
+	}
+	for i := range a {
+		a[i] /= s
+	}
+	return m + math.Log(s)
+}
+
+// Denoise writes D(x; σ) for every row of x into dst (dst may alias x).
+func (g *GMM) Denoise(ctx context.Context, dst, x *mat.Dense, sigma float64) error {
+	if err := checkDenoise("mixture", dst, x, g.d, sigma); err != nil {
+		return err
+	}
+	r, _ := x.Dims()
+	s2 := sigma * sigma
+	return parallel.For(ctx, r, g.Workers, func(_, i int) error {
+		xr := x.RawRowView(i)
+		if err := rowFinite("mixture", i, xr); err != nil {
+			return err
+		}
+		w := g.work()
+		defer g.pool.Put(w)
+		for k := 0; k < g.k; k++ {
+			w.logl[k] = g.component(k, xr, s2, w.m[k*g.d:(k+1)*g.d], w)
+		}
+		logSumExp(w.logl)
+		dr := dst.RawRowView(i)
+		for j := range dr {
+			dr[j] = 0
+		}
+		for k, rk := range w.logl {
+			mk := w.m[k*g.d : (k+1)*g.d]
+			for j, v := range mk {
+				dr[j] += rk * v
+			}
+		}
+		return nil
+	})
+}
+
+// LogProb returns log p(x0) = log Σ_k π_k N(x; μ_k, Σ_k). It panics if len(x) ≠ Dim().
+func (g *GMM) LogProb(x []float64) float64 {
+	if len(x) != g.d {
+		panic(fmt.Sprintf("diffusion: GMM.LogProb: len(x) = %d, dimension %d", len(x), g.d))
+	}
+	w := g.work()
+	defer g.pool.Put(w)
+	for k := 0; k < g.k; k++ {
+		w.logl[k] = g.component(k, x, 0, nil, w)
+	}
+	return logSumExp(w.logl)
+}
+
+// Responsibilities writes into dst (len K) the posterior component probabilities of x0 = x
+// and returns log p(x). It panics on length mismatches.
+func (g *GMM) Responsibilities(dst, x []float64) float64 {
+	if len(x) != g.d || len(dst) != g.k {
+		panic(fmt.Sprintf("diffusion: GMM.Responsibilities: len(x) = %d (want %d), len(dst) = %d (want %d)", len(x), g.d, len(dst), g.k))
+	}
+	w := g.work()
+	defer g.pool.Put(w)
+	for k := 0; k < g.k; k++ {
+		dst[k] = g.component(k, x, 0, nil, w)
+	}
+	return logSumExp(dst)
+}
+
+// Sample draws every row of dst: a component k ~ π, then x ~ N(μ_k, Σ_k), all from
+// rng.Stream(seed, row).
+func (g *GMM) Sample(ctx context.Context, dst *mat.Dense, seed uint64) error {
+	if err := checkSample("mixture", dst, g.d); err != nil {
+		return err
+	}
+	r, _ := dst.Dims()
+	return parallel.For(ctx, r, g.Workers, func(_, i int) error {
+		rs := rng.Stream(seed, i)
+		u, k := rs.Float64(), 0
+		for c := 0.0; k < g.k-1; k++ {
+			c += g.weights[k]
+			if u < c {
+				break
+			}
+		}
+		row := dst.RawRowView(i)
+		mu, l := g.means.RawRowView(k), g.vars.RawRowView(k)
+		if g.vecs == nil {
+			for j := range row {
+				row[j] = mu[j] + math.Sqrt(l[j])*rs.NormFloat64()
+			}
+			return nil
+		}
+		z := make([]float64, g.d)
+		for a := range z {
+			z[a] = math.Sqrt(l[a]) * rs.NormFloat64()
+		}
+		v := g.vecs[k]
+		for j := range row {
+			vr := v.RawRowView(j)
+			s := 0.0
+			for a, c := range vr {
+				s += c * z[a]
+			}
+			row[j] = mu[j] + s
+		}
+		return nil
+	})
+}
