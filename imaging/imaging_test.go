@@ -627,3 +627,36 @@ func mustIdentity(sh Shape) *Identity {
 	}
 	return d
 }
+
+func TestPhaseRetrievalVJPFiniteDifference(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, sh := range []Shape{{1, 8, 8}, {3, 10, 7}} {
+		p, err := NewPhaseRetrieval(sh, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, d := randVec(r, sh.Dim()), randVec(r, sh.Dim())
+		v := randVec(r, p.OutputDim())
+		g := make([]float64, sh.Dim())
+		if err := p.VJP(g, x, v); err != nil {
+			t.Fatal(err)
+		}
+		f := func(s float64) float64 {
+			xs := make([]float64, len(x))
+			for i := range x {
+				xs[i] = x[i] + s*d[i]
+			}
+			y := make([]float64, p.OutputDim())
+			if err := p.Forward(ctx, y, xs); err != nil {
+				t.Fatal(err)
+			}
+			return dot(v, y)
+		}
+		const eps = 1e-5
+		fd := (f(eps) - f(-eps)) / (2 * eps)
+		an := dot(g, d)
+		if math.Abs(fd-an) > 1e-7*math.Max(1, math.Abs(an)) {
+			t.Errorf("%v: ⟨Jᵀv, d⟩ = %.12g, finite difference %.12g", sh, an, fd)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/cmplx"
+
+	"github.com/enkg-go/enkg/operator"
 )
 
 // PhaseRetrieval is the published Fourier phase-retrieval forward model: each channel is
@@ -97,6 +99,65 @@ func (p *PhaseRetrieval) Forward(_ context.Context, dst, x []float64) error {
 				zc := cmplx.Conj(p.cbuf[kn*p.wp+(p.wp-ls)%p.wp])
 				y1[k*p.wp+l] = 0.5 * cmplx.Abs(z+zc) * p.invSqrtN
 				y2[k*p.wp+l] = 0.5 * cmplx.Abs(z-zc) * p.invSqrtN
+			}
+		}
+	}
+	return nil
+}
+
+// VJP writes Jᵀ(x)·v into dst: the gradient with respect to x of ⟨v, G(x)⟩, where J is the
+// Jacobian of the amplitude map at x (len(dst) = len(x) = InputDim, len(v) = OutputDim).
+// With Z = F(pad x) per channel,
+//
+//	Jᵀ v = padᵀ Re( F^H( u ⊙ Z / |Z| ) ) / √(H_p·W_p),   u = v with the fftshift undone,
+//
+// and the convention of torch's abs backward at Z = 0 (the term is 0). It lets
+// gradient-based methods (DPS) run on phase retrieval, which has no adjoint.
+func (p *PhaseRetrieval) VJP(dst, x, v []float64) error {
+	if err := checkForward(p, v, x); err != nil {
+		return err
+	}
+	if len(dst) != p.InputDim() {
+		return fmt.Errorf("imaging: VJP output has length %d, want %d: %w", len(dst), p.InputDim(), operator.ErrDim)
+	}
+	if err := operator.CheckFinite("imaging: VJP cotangent", v); err != nil {
+		return err
+	}
+	n, m := p.shape.H*p.shape.W, p.hp*p.wp
+	for c := 0; c < p.shape.C; c++ {
+		for i := range p.cbuf {
+			p.cbuf[i] = 0
+		}
+		xc := x[c*n : (c+1)*n]
+		for i := 0; i < p.shape.H; i++ {
+			row := p.cbuf[(i+p.ph)*p.wp+p.pw : (i+p.ph)*p.wp+p.pw+p.shape.W]
+			for j := range row {
+				row[j] = complex(xc[i*p.shape.W+j], 0)
+			}
+		}
+		p.fft.forward(p.cbuf)
+		vc := v[c*m : (c+1)*m]
+		for k := 0; k < p.hp; k++ {
+			ks := (k - p.hp/2 + p.hp) % p.hp
+			for l := 0; l < p.wp; l++ {
+				ls := (l - p.wp/2 + p.wp) % p.wp
+				z := p.cbuf[ks*p.wp+ls]
+				a := cmplx.Abs(z)
+				if a == 0 {
+					p.cbuf[ks*p.wp+ls] = 0
+					continue
+				}
+				p.cbuf[ks*p.wp+ls] = z * complex(vc[k*p.wp+l]/a, 0)
+			}
+		}
+		// F^H w = N · ifft2(w).
+		p.fft.inverse(p.cbuf)
+		s := float64(m) * p.invSqrtN
+		dc := dst[c*n : (c+1)*n]
+		for i := 0; i < p.shape.H; i++ {
+			row := p.cbuf[(i+p.ph)*p.wp+p.pw : (i+p.ph)*p.wp+p.pw+p.shape.W]
+			for j, z := range row {
+				dc[i*p.shape.W+j] = s * real(z)
 			}
 		}
 	}
