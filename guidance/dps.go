@@ -1,0 +1,329 @@
+package guidance
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/enkg-go/enkg/operator"
+	"github.com/enkg-go/enkg/rng"
+	"gonum.org/v1/gonum/mat"
+)
+
+// GradientEstimate selects how DPS obtains ∇_{x̂0} L of the published loss
+// L(x̂0) = ‖G(x̂0) − y‖² (= 2·Misfit.Loss, so the sum of squares for the default misfit).
+type GradientEstimate int
+
+const (
+	// Exact uses the adjoint: ∇L = 2·Aᵀ·∂Misfit/∂y (DPS; needs operator.Adjointer).
+	Exact GradientEstimate = iota
+	// ForwardGSG is the forward Gaussian-smoothed estimate
+	// ĝ = Σ_k u_k·(L(x̂0 + μu_k) − L(x̂0))/(μ·S), S = ⌊Q/B⌋·B queries u_k ~ N(0, I).
+	ForwardGSG
+	// CentralGSG is the central estimate ĝ = Σ_k u_k·(L(x̂0 + μu_k) − L(x̂0 − μu_k))/(2μS),
+	// S = ⌊Q/(2B)⌋·B (2S forward evaluations).
+	CentralGSG
+)
+
+// String returns the method name of the estimate.
+func (g GradientEstimate) String() string {
+	switch g {
+	case Exact:
+		return "DPS"
+	case ForwardGSG:
+		return "forward-GSG"
+	case CentralGSG:
+		return "central-GSG"
+	}
+	return fmt.Sprintf("GradientEstimate(%d)", int(g))
+}
+
+// DPSSettings are the parameters of diffusion posterior sampling (Chung et al. 2023) with
+// exact or Gaussian-smoothed gradients (InverseBench algo/dps.py, enkg-pytorch
+// algo/dps_gsg.py).
+type DPSSettings struct {
+	// Members is the number of independent chains (published: num_samples = 1). Default 1.
+	Members int
+	// Schedule is the reverse-diffusion discretisation (default DefaultSchedule: VP, 1000).
+	Schedule Schedule
+	// Scale is the guidance scale ζ [guidance_scale]: x ← x − ζ·∇_x ‖G(x̂0(x)) − y‖.
+	// Published: 0.01 (configs/algorithm/dps_gsg.yaml), 0.1 in the Navier–Stokes scripts.
+	Scale float64
+	// ODE uses the probability-flow step instead of the SDE step [sde = False].
+	ODE bool
+	// Gradient selects the gradient (DPS exact, forward-GSG, central-GSG).
+	Gradient GradientEstimate
+	// Queries Q and BatchSize B set the GSG sample size (published 1024 and 512).
+	Queries, BatchSize int
+	// Mu is the GSG smoothing radius μ (published 0.01).
+	Mu float64
+	// Seed selects the initial noise, the SDE noise and the GSG directions.
+	Seed uint64
+}
+
+// DefaultDPSSettings returns the published DPS-GSG defaults (central, Q = 1024, B = 512,
+// μ = 0.01, scale 0.01, VP schedule with 1000 SDE steps, one chain).
+func DefaultDPSSettings() DPSSettings {
+	return DPSSettings{Members: 1, Schedule: DefaultSchedule(), Scale: 0.01, Gradient: CentralGSG,
+		Queries: 1024, BatchSize: 512, Mu: 0.01}
+}
+
+// samples returns the number S of GSG directions.
+func (s DPSSettings) samples() int {
+	switch s.Gradient {
+	case ForwardGSG:
+		return s.Queries / s.BatchSize * s.BatchSize
+	case CentralGSG:
+		return s.Queries / (2 * s.BatchSize) * s.BatchSize
+	}
+	return 0
+}
+
+// Validate returns an error describing the first impossible setting.
+func (s DPSSettings) Validate() error {
+	switch {
+	case s.Members < 1:
+		return fmt.Errorf("guidance: %v: %d chains", s.Gradient, s.Members)
+	case !(s.Scale >= 0) || math.IsInf(s.Scale, 0):
+		return fmt.Errorf("guidance: %v: scale %v must be finite and ≥ 0", s.Gradient, s.Scale)
+	case s.Gradient < Exact || s.Gradient > CentralGSG:
+		return fmt.Errorf("guidance: unknown gradient estimate %d", int(s.Gradient))
+	}
+	if s.Gradient != Exact {
+		if s.BatchSize < 1 || s.samples() < 1 {
+			return fmt.Errorf("guidance: %v: %d queries in batches of %d give no sample", s.Gradient, s.Queries, s.BatchSize)
+		}
+		if !(s.Mu > 0) || math.IsInf(s.Mu, 0) {
+			return fmt.Errorf("guidance: %v: smoothing μ = %v must be positive", s.Gradient, s.Mu)
+		}
+	}
+	if _, err := s.Schedule.discretise(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DPS is diffusion posterior sampling with exact (DPS) or Gaussian-smoothed (forward-GSG,
+// central-GSG: derivative-free) gradients. Per step i, with x̂0 = D(x/s_i; σ_i),
+//
+//	g = ∇_{x̂0} L,  ℓ = (1/s_i)·J_Dᵀ·g·½/√L(x̂0)   (= ∇_x ‖G(x̂0(x)) − y‖),
+//	x ← reverse step of Schedule,  x ← x − ζ·ℓ.
+//
+// The Jacobian J_D of the denoiser comes from a VJPDenoiser (autograd in the published code).
+// A chain whose misfit is exactly 0 is not guided (the published ½/√L would be infinite).
+type DPS struct {
+	s DPSSettings
+	d *discretisation
+}
+
+// NewDPS validates s and returns the method.
+func NewDPS(s DPSSettings) (*DPS, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	d, _ := s.Schedule.discretise()
+	return &DPS{s: s, d: d}, nil
+}
+
+// Name returns DPS, forward-GSG or central-GSG.
+func (m *DPS) Name() string { return m.s.Gradient.String() }
+
+// Needs: a denoiser with vector–Jacobian products, and the adjoint for exact gradients.
+func (m *DPS) Needs() Needs {
+	return Needs{Prior: true, DenoiserVJP: true, Adjoint: m.s.Gradient == Exact}
+}
+
+// Ensemble returns the number of chains.
+func (m *DPS) Ensemble() int { return m.s.Members }
+
+// chains holds what every single-chain baseline needs.
+type chains struct {
+	x, xs, den *mat.Dense
+	streams    []*rand.Rand // member j's stream: initial noise, SDE noise
+	eps        [][]float64  // per worker
+	pcg        []*rand.PCG  // per worker, re-seeded per (member, step, draw)
+	rnd        []*rand.Rand
+}
+
+func newChains(j, d, workers int, seed uint64, sigmaInit float64) *chains {
+	c := &chains{x: mat.NewDense(j, d, nil), xs: mat.NewDense(j, d, nil), den: mat.NewDense(j, d, nil),
+		streams: make([]*rand.Rand, j), eps: make([][]float64, workers), pcg: make([]*rand.PCG, workers), rnd: make([]*rand.Rand, workers)}
+	for i := range c.streams {
+		c.streams[i] = rng.Stream(seed, i)
+		row := c.x.RawRowView(i)
+		for k := range row {
+			row[k] = sigmaInit * c.streams[i].NormFloat64()
+		}
+	}
+	for w := range c.eps {
+		c.eps[w] = make([]float64, d)
+		c.pcg[w] = rand.NewPCG(0, 0)
+		c.rnd[w] = rand.New(c.pcg[w])
+	}
+	return c
+}
+
+// draws re-seeds worker w's generator for draw k of member j at step i, so that every draw
+// depends only on (seed, j, i, k), never on the worker.
+func (c *chains) draws(w int, seed uint64, j, i, k int) *rand.Rand {
+	c.pcg[w].Seed(mix(seed^mix(uint64(j)+1)), mix(uint64(i)<<32^uint64(k)^mix(seed+uint64(j))))
+	return c.rnd[w]
+}
+
+// mix is the SplitMix64 finaliser.
+func mix(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// Run samples the chains.
+func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*Result, error) {
+	if err := Check(p, m, eng); err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		rec = NopRecorder{}
+	}
+	start := time.Now()
+	s, dz := m.s, m.d
+	j, d, om := s.Members, eng.InputDim(), eng.OutputDim()
+	mf := p.misfit()
+	vjp := p.Prior.(VJPDenoiser)
+	c := newChains(j, d, eng.Workers(), s.Seed, dz.sigmaInit)
+	g, ll := mat.NewDense(j, d, nil), mat.NewDense(j, d, nil)
+	pred, resid := mat.NewDense(j, om, nil), mat.NewDense(j, om, nil)
+	loss := make([]float64, j)
+	ns := s.samples()
+	coef := make([]float64, j*ns)
+	workers := eng.Workers()
+	u, xp, yp := make([][]float64, workers), make([][]float64, workers), make([][]float64, workers)
+	for w := range u {
+		u[w], xp[w], yp[w] = make([]float64, d), make([]float64, d), make([]float64, om)
+	}
+	subSeed := rng.Sub(s.Seed, "gsg")
+	mean := make([]float64, d)
+	partial := func(steps int, err error) (*Result, error) {
+		return newResult(m.Name(), c.x, eng.Counts(), steps, time.Since(start)), err
+	}
+	fail := func(i int, err error) (*Result, error) {
+		if ctx.Err() != nil {
+			return partial(i, ctx.Err())
+		}
+		return partial(i, fmt.Errorf("guidance: %s step %d (σ = %.4g): %w", m.Name(), i, dz.sigma[i], atStep(err, i)))
+	}
+	for i := 0; i < dz.n; i++ {
+		sig, sc := dz.sigma[i], dz.scale[i]
+		info := StepInfo{Method: m.Name(), Step: i, Steps: dz.n, Sigma: sig, Guided: true}
+		scaleRows(c.xs, c.x, sc)
+		if err := eng.Denoise(ctx, p.Prior, c.den, c.xs, sig); err != nil {
+			return fail(i, err)
+		}
+		// Loss at x̂0 (and the exact gradient's residual).
+		if err := eng.Forward(ctx, pred, c.den); err != nil {
+			return fail(i, err)
+		}
+		var sum, max float64
+		for r := 0; r < j; r++ {
+			loss[r] = 2 * mf.Loss(pred.RawRowView(r), p.Observation)
+			sum += loss[r] / 2
+			max = math.Max(max, loss[r]/2)
+			if s.Gradient == Exact {
+				rr := resid.RawRowView(r)
+				mf.Gradient(rr, pred.RawRowView(r), p.Observation)
+				for k := range rr {
+					rr[k] *= 2
+				}
+			}
+		}
+		info.MisfitMean, info.MisfitMax = sum/float64(j), max
+		if s.Gradient == Exact {
+			if err := eng.Adjoint(ctx, g, resid); err != nil {
+				return fail(i, err)
+			}
+		} else {
+			central := s.Gradient == CentralGSG
+			eng.AddSequential(1)
+			err := eng.Each(ctx, j*ns, func(w int, op operator.Operator, q int) error {
+				r, k := q/ns, q%ns
+				rnd := c.draws(w, subSeed, r, i, k)
+				x0 := c.den.RawRowView(r)
+				uu, xx, yy := u[w], xp[w], yp[w]
+				for a := range uu {
+					uu[a] = rnd.NormFloat64()
+					xx[a] = x0[a] + s.Mu*uu[a]
+				}
+				if err := op.Forward(ctx, yy, xx); err != nil {
+					return &MemberError{Step: i, Member: r, What: "forward model (GSG query)", Err: err}
+				}
+				lp := 2 * mf.Loss(yy, p.Observation)
+				if central {
+					for a := range uu {
+						xx[a] = x0[a] - s.Mu*uu[a]
+					}
+					if err := op.Forward(ctx, yy, xx); err != nil {
+						return &MemberError{Step: i, Member: r, What: "forward model (GSG query)", Err: err}
+					}
+					coef[q] = (lp - 2*mf.Loss(yy, p.Observation)) / (s.Mu * float64(ns) * 2)
+				} else {
+					coef[q] = (lp - loss[r]) / (s.Mu * float64(ns))
+				}
+				return nil
+			})
+			if err != nil {
+				return fail(i, err)
+			}
+			// ĝ_r = Σ_k coef_k·u_k, the directions regenerated in a fixed order.
+			err = eng.Each(ctx, j, func(w int, _ operator.Operator, r int) error {
+				gr := g.RawRowView(r)
+				for a := range gr {
+					gr[a] = 0
+				}
+				uu := u[w]
+				for k := 0; k < ns; k++ {
+					rnd := c.draws(w, subSeed, r, i, k)
+					ck := coef[r*ns+k]
+					for a := range uu {
+						gr[a] += rnd.NormFloat64() * ck
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return fail(i, err)
+			}
+		}
+		if err := eng.DenoiseVJP(ctx, vjp, ll, c.xs, g, sig); err != nil {
+			return fail(i, err)
+		}
+		err := eng.Each(ctx, j, func(w int, _ operator.Operator, r int) error {
+			eps := c.eps[w]
+			if !s.ODE {
+				for a := range eps {
+					eps[a] = c.streams[r].NormFloat64()
+				}
+			}
+			x := c.x.RawRowView(r)
+			dz.reverseStep(x, c.xs.RawRowView(r), c.den.RawRowView(r), eps, nil, 0, i, !s.ODE)
+			if loss[r] > 0 {
+				f := s.Scale * 0.5 / math.Sqrt(loss[r]) / sc
+				for a, v := range ll.RawRowView(r) {
+					x[a] -= f * v
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fail(i, err)
+		}
+		info.Spread = spread(c.x, mean)
+		info.Counts = eng.Counts()
+		if err := rec.Record(info); err != nil {
+			return partial(i+1, fmt.Errorf("guidance: %s: recorder: %w", m.Name(), err))
+		}
+	}
+	return partial(dz.n, nil)
+}
