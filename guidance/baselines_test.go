@@ -174,11 +174,23 @@ func TestMethodsCheckWhatTheyNeed(t *testing.T) {
 	}
 	// Impossible settings.
 	for name, err := range map[string]error{
-		"GSG no samples": func() error { s := DefaultDPSSettings(); s.Queries = 100; s.BatchSize = 512; _, err := NewDPS(s); return err }(),
-		"GSG μ = 0":      func() error { s := DefaultDPSSettings(); s.Mu = 0; _, err := NewDPS(s); return err }(),
-		"DPG K % B":      func() error { s := DefaultDPGSettings(); s.MCSamples = 10; s.BatchSize = 3; _, err := NewDPG(s); return err }(),
-		"SCG thr 1":      func() error { s := DefaultSCGSettings(); s.Threshold = 1; _, err := NewSCG(s); return err }(),
-		"1 step":         func() error { s := DefaultSCGSettings(); s.Schedule.Steps = 1; _, err := NewSCG(s); return err }(),
+		"GSG no samples": func() error {
+			s := DefaultDPSSettings()
+			s.Queries = 100
+			s.BatchSize = 512
+			_, err := NewDPS(s)
+			return err
+		}(),
+		"GSG μ = 0": func() error { s := DefaultDPSSettings(); s.Mu = 0; _, err := NewDPS(s); return err }(),
+		"DPG K % B": func() error {
+			s := DefaultDPGSettings()
+			s.MCSamples = 10
+			s.BatchSize = 3
+			_, err := NewDPG(s)
+			return err
+		}(),
+		"SCG thr 1": func() error { s := DefaultSCGSettings(); s.Threshold = 1; _, err := NewSCG(s); return err }(),
+		"1 step":    func() error { s := DefaultSCGSettings(); s.Schedule.Steps = 1; _, err := NewSCG(s); return err }(),
 	} {
 		if err == nil {
 			t.Errorf("%s accepted", name)
