@@ -2,7 +2,9 @@ package pde
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/enkg-go/enkg/internal/parallel"
 )
@@ -45,8 +47,8 @@ func (e *Ensemble) Steps() []int { return e.steps }
 
 // Solve integrates each of the m = len(w0)/(Nx·Ny) stacked initial fields (member k is
 // w0[k·Nx·Ny : (k+1)·Nx·Ny]) to time T and writes the results into dst (same length; dst may
-// alias w0). A failing member (blow-up, non-finite input) stops the solve with an error
-// naming the member.
+// equal w0). A failing member (blow-up, non-finite input) cancels the others and Solve
+// returns its error, naming the member (the lowest failing index among those that ran).
 func (e *Ensemble) Solve(ctx context.Context, dst, w0 []float64, T float64) error {
 	n := e.nx * e.ny
 	if len(w0) == 0 || len(w0)%n != 0 || len(dst) != len(w0) {
@@ -58,19 +60,41 @@ func (e *Ensemble) Solve(ctx context.Context, dst, w0 []float64, T float64) erro
 		e.steps = make([]int, m)
 	}
 	e.steps = e.steps[:m]
-	return parallel.For(ctx, m, len(e.solvers), func(w, k int) error {
+	// A failing member cancels the solves in flight on the other workers.
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu     sync.Mutex
+		failed = -1
+		first  error
+	)
+	err := parallel.For(inner, m, len(e.solvers), func(w, k int) error {
 		s := e.solvers[w]
-		err := s.Solve(ctx, dst[k*n:(k+1)*n], w0[k*n:(k+1)*n], T)
+		err := s.Solve(inner, dst[k*n:(k+1)*n], w0[k*n:(k+1)*n], T)
 		e.steps[k] = s.steps
 		if err != nil {
-			if ctx.Err() != nil && err == ctx.Err() {
-				return err
+			if inner.Err() != nil && errors.Is(err, inner.Err()) {
+				return err // cancelled, by the caller or by another member's failure
 			}
-			return fmt.Errorf("member %d: %w", k, err)
+			err = fmt.Errorf("member %d: %w", k, err)
+			mu.Lock()
+			if failed < 0 || k < failed {
+				failed, first = k, err
+			}
+			mu.Unlock()
+			cancel()
+			return err
 		}
 		if e.OnMemberDone != nil {
 			e.OnMemberDone(k)
 		}
 		return nil
 	})
+	if first != nil {
+		return first
+	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
