@@ -163,11 +163,8 @@ func (b *block) forward(ws *workspace, dst, x []float32, h, w int, emb []float32
 	if b.adaptive {
 		b.norm1.apply(h1, h1, hwo, false)
 		for c := 0; c < b.cout; c++ {
-			scale, shift := p[c]+1, p[b.cout+c]
 			row := h1[c*hwo : (c+1)*hwo]
-			for i, v := range row {
-				row[i] = siluf(shift + v*scale)
-			}
+			siluAffine(row, row, p[c]+1, p[b.cout+c])
 		}
 	} else {
 		for c := 0; c < b.cout; c++ {
@@ -331,9 +328,7 @@ func (n *Network) forward(ws *workspace, noise float32) {
 	n.outNorm.apply(t, cur[:ch*hw], hw, hook == nil)
 	if hook != nil {
 		hook(n.outName[0], t)
-		for i, v := range t {
-			t[i] = siluf(v)
-		}
+		siluAffine(t, t, 1, 0)
 	}
 	n.outConv.apply(ws, ws.out, t, res, res)
 	if hook != nil {

@@ -126,3 +126,23 @@ func TestExpf(t *testing.T) {
 		t.Errorf("expf edge values: %v %v %v", expf(100), expf(-200), expf(0))
 	}
 }
+
+// TestSiluAffine compares the vectorised SiLU with the scalar formula, including the
+// tails where exp over- or underflows and a length that is not a multiple of 8.
+func TestSiluAffine(t *testing.T) {
+	src := make([]float32, 1003)
+	for i := range src {
+		src[i] = float32(-120 + 0.24*float64(i))
+	}
+	dst := make([]float32, len(src))
+	siluAffine(dst, src, 0.9, 0.3)
+	for i, v := range src {
+		// z = v·a + b exactly; the float32 evaluation (fused or not) may differ by an ulp of z,
+		// which changes silu(z) by up to (1+|z|)·ulp(z) relatively
+		z := float64(v)*float64(float32(0.9)) + float64(float32(0.3))
+		want := z / (1 + math.Exp(-z))
+		if d := math.Abs(float64(dst[i]) - want); d > (3e-7+(1+math.Abs(z))*ulp32(z))*math.Abs(want)+1e-30 {
+			t.Fatalf("silu(%v) = %v, want %v", z, dst[i], want)
+		}
+	}
+}

@@ -108,9 +108,7 @@ func (n *groupNorm) apply(dst, x []float32, hw int, silu bool) {
 			src := x[c*hw : (c+1)*hw]
 			d := dst[c*hw : (c+1)*hw]
 			if silu {
-				for i, v := range src {
-					d[i] = siluf(v*a + b)
-				}
+				siluAffine(d, src, a, b)
 			} else {
 				for i, v := range src {
 					d[i] = v*a + b

@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package unet
+
+// siluAffine writes dst[i] = silu(src[i]·a + b); dst may alias src.
+func siluAffine(dst, src []float32, a, b float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = siluf(v*a + b)
+	}
+}
+
+func haveFMA() bool { return false }
