@@ -129,3 +129,41 @@ func finiteSlice(what string, v []float64) error {
 	}
 	return nil
 }
+
+// Physical returns d expressed in physical units through the normalisation a: with
+// x = Scale·x' + Shift and σ = |Scale|·σ',
+//
+//	D_phys(x; σ) = Scale·D((x − Shift)/Scale; σ/|Scale|) + Shift.
+//
+// A sampler or EnKG run on the result works directly on physical fields. The returned
+// Denoiser keeps a workspace per call and is safe for concurrent use if d is.
+func Physical(d Denoiser, a Affine) Denoiser { return physical{d: d, a: a} }
+
+type physical struct {
+	d Denoiser
+	a Affine
+}
+
+func (p physical) Dim() int { return p.d.Dim() }
+
+func (p physical) Denoise(ctx context.Context, dst, x *mat.Dense, sigma float64) error {
+	if err := checkDenoise("physical-units", dst, x, p.d.Dim(), sigma); err != nil {
+		return err
+	}
+	s := p.a.scale()
+	if s == 1 && p.a.Shift == 0 {
+		return p.d.Denoise(ctx, dst, x, sigma)
+	}
+	r, c := x.Dims()
+	if r == 0 {
+		return nil
+	}
+	tmp := mat.NewDense(r, c, nil)
+	tmp.Copy(x)
+	p.a.NormalisedDense(tmp)
+	if err := p.d.Denoise(ctx, dst, tmp, sigma/math.Abs(s)); err != nil {
+		return err
+	}
+	p.a.PhysicalDense(dst)
+	return nil
+}
