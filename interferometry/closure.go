@@ -358,3 +358,63 @@ func (q *Quadrangles) ClosureAmplitudes(dst, dstSigma []float64, vis []complex12
 		dst[n] = c
 	}
 }
+
+// edgeFinder returns a lookup of the row of baseline (a, b) at time t, or of (b, a) conjugated.
+func (o *Observation) edgeFinder() func(t float64, a, b int) edge {
+	type key struct {
+		t    float64
+		a, b int
+	}
+	m := make(map[key]int, o.Len())
+	for r := 0; r < o.Len(); r++ {
+		m[key{o.Time[r], o.T1[r], o.T2[r]}] = r
+	}
+	return func(t float64, a, b int) edge {
+		if r, ok := m[key{t, a, b}]; ok {
+			return edge{Row: r}
+		}
+		if r, ok := m[key{t, b, a}]; ok {
+			return edge{Row: r, Conj: true}
+		}
+		return edge{Row: -1}
+	}
+}
+
+// NewTriangles returns the closure-phase triangles (t[n][0], t[n][1], t[n][2]) at times
+// time[n] of observation o (e.g. read back from a file); every baseline must have data.
+func (o *Observation) NewTriangles(time []float64, t [][3]int) (*Triangles, error) {
+	if len(time) != len(t) {
+		return nil, fmt.Errorf("interferometry: %d times for %d triangles", len(time), len(t))
+	}
+	find := o.edgeFinder()
+	tr := &Triangles{Time: append([]float64(nil), time...), T: append([][3]int(nil), t...)}
+	for n, s := range t {
+		e := [3]edge{find(time[n], s[0], s[1]), find(time[n], s[1], s[2]), find(time[n], s[2], s[0])}
+		for _, x := range e {
+			if x.Row < 0 {
+				return nil, fmt.Errorf("interferometry: triangle %d %v at %v h: a baseline has no data", n, s, time[n])
+			}
+		}
+		tr.edges = append(tr.edges, e)
+	}
+	return tr, nil
+}
+
+// NewQuadrangles returns the quadrangles (t1, t2, t3, t4) at times time[n] of observation o.
+func (o *Observation) NewQuadrangles(time []float64, t [][4]int) (*Quadrangles, error) {
+	if len(time) != len(t) {
+		return nil, fmt.Errorf("interferometry: %d times for %d quadrangles", len(time), len(t))
+	}
+	find := o.edgeFinder()
+	q := &Quadrangles{Time: append([]float64(nil), time...), T: append([][4]int(nil), t...)}
+	for n, s := range t {
+		e := [4]edge{find(time[n], s[0], s[1]), find(time[n], s[2], s[3]), find(time[n], s[0], s[3]), find(time[n], s[1], s[2])}
+		for _, x := range e {
+			if x.Row < 0 {
+				return nil, fmt.Errorf("interferometry: quadrangle %d %v at %v h: a baseline has no data", n, s, time[n])
+			}
+		}
+		q.edges = append(q.edges, e)
+	}
+	return q, nil
+}

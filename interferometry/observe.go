@@ -262,3 +262,45 @@ func ThermalSigma(a, b Station, bw, tint float64) float64 {
 
 // errEmpty is returned by helpers called on an empty observation.
 var errEmpty = errors.New("interferometry: empty observation")
+
+// NewObservationTable rebuilds an Observation from its table (e.g. read back from a file):
+// stations in SEFD order and, per row, time (UTC h), t1, t2 (indices into stations), u, v
+// (wavelengths) and σ (Jy). Rows must be sorted by time. gmst may be nil. Settings and Array
+// are left empty apart from the station names.
+func NewObservationTable(stations []string, time, gmst []float64, t1, t2 []int, u, v, sigma []float64) (*Observation, error) {
+	n := len(time)
+	if n == 0 {
+		return nil, errEmpty
+	}
+	if len(t1) != n || len(t2) != n || len(u) != n || len(v) != n || len(sigma) != n || (gmst != nil && len(gmst) != n) {
+		return nil, fmt.Errorf("interferometry: observation table columns have different lengths (time %d, t1 %d, t2 %d, u %d, v %d, sigma %d)",
+			n, len(t1), len(t2), len(u), len(v), len(sigma))
+	}
+	o := &Observation{Stations: append([]string(nil), stations...)}
+	seen := map[string]bool{}
+	for _, s := range stations {
+		if seen[s] {
+			return nil, fmt.Errorf("interferometry: station %q listed twice", s)
+		}
+		seen[s] = true
+		o.Station = append(o.Station, Station{Name: s})
+	}
+	for k := 0; k < n; k++ {
+		if t1[k] < 0 || t1[k] >= len(stations) || t2[k] < 0 || t2[k] >= len(stations) || t1[k] == t2[k] {
+			return nil, fmt.Errorf("interferometry: row %d: station indices (%d, %d) invalid for %d stations: %w", k, t1[k], t2[k], len(stations), ErrUnknownStation)
+		}
+		if k > 0 && time[k] < time[k-1] {
+			return nil, fmt.Errorf("interferometry: row %d: times are not sorted", k)
+		}
+		if !(sigma[k] > 0) {
+			return nil, fmt.Errorf("interferometry: row %d: σ = %v must be positive", k, sigma[k])
+		}
+	}
+	o.Time = append([]float64(nil), time...)
+	if gmst != nil {
+		o.GMST = append([]float64(nil), gmst...)
+	}
+	o.T1, o.T2 = append([]int(nil), t1...), append([]int(nil), t2...)
+	o.U, o.V, o.Sigma = append([]float64(nil), u...), append([]float64(nil), v...), append([]float64(nil), sigma...)
+	return o, nil
+}
