@@ -1,6 +1,7 @@
 package h5
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/enkg-go/enkg/datasets"
@@ -179,6 +181,68 @@ func TestAppend(t *testing.T) {
 		t.Fatalf("member 3: %v", err)
 	}
 	f.Close()
+}
+
+func TestGenerateResume(t *testing.T) {
+	const n, nx, ny = 7, 4, 6
+	p := filepath.Join(t.TempDir(), "gen.h5")
+	f, err := Create(p, n, nx, ny, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	fn := func(ctx context.Context, worker, i int, dst []float64) error {
+		if worker < 0 || worker >= 2 {
+			return fmt.Errorf("worker %d out of range", worker)
+		}
+		calls.Add(1)
+		copy(dst, member(i, nx, ny))
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var written atomic.Int64
+	err = Generate(ctx, f, 2, fn, func(int) {
+		if written.Add(1) == 3 {
+			cancel() // interrupt after three members
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted Generate: %v", err)
+	}
+	f.Close()
+	first := calls.Load()
+
+	f, err = Resume(p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend, _ := f.Pending()
+	if len(pend) != n-int(written.Load()) {
+		t.Fatalf("pending %v after %d written", pend, written.Load())
+	}
+	calls.Store(0)
+	if err := Generate(context.Background(), f, 2, fn, nil); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != int64(len(pend)) {
+		t.Errorf("resumed run computed %d members, want the %d pending (first run computed %d)", calls.Load(), len(pend), first)
+	}
+	dst := make([]float64, nx*ny)
+	for i := range n {
+		if err := f.ReadMember(dst, i); err != nil || !equalBits(dst, member(i, nx, ny)) {
+			t.Fatalf("member %d: %v", i, err)
+		}
+	}
+	boom := errors.New("boom")
+	if err := Generate(context.Background(), f, 1, func(context.Context, int, int, []float64) error { return boom }, nil); err != nil {
+		t.Errorf("nothing pending, yet: %v", err)
+	}
+	f.Close()
+	f, _ = Create(filepath.Join(t.TempDir(), "e.h5"), 2, 2, 2, nil)
+	defer f.Close()
+	if err := Generate(context.Background(), f, 1, func(context.Context, int, int, []float64) error { return boom }, nil); !errors.Is(err, boom) || !strings.Contains(err.Error(), "member 0") {
+		t.Errorf("failing member: %v", err)
+	}
 }
 
 func TestAttributes(t *testing.T) {
