@@ -65,9 +65,15 @@ func fitFashionPriors(t testing.TB, train *mat.Dense, k, fullTrain int, diagIter
 		t.Fatal(err)
 	}
 	out = append(out, fittedPrior{fmt.Sprintf("GMM K=%d diagonal", k), gd, time.Since(start)})
+	start = time.Now()
+	emp, err := diffusion.NewEmpirical(train, diffusion.EmpiricalSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := train.Dims()
+	out = append(out, fittedPrior{fmt.Sprintf("empirical (%d images)", n), emp, time.Since(start)})
 	if fullTrain > 0 {
 		start = time.Now()
-		n, _ := train.Dims()
 		sub := train.Slice(0, min(n, fullTrain), 0, train.RawMatrix().Cols).(*mat.Dense)
 		gf, _, err := diffusion.FitGMM(ctx, sub, k, diffusion.GMMFitSettings{MaxIter: fullIter, Seed: 1})
 		if err != nil {
@@ -116,9 +122,20 @@ func TestFashionMNISTPriorsDenoise(t *testing.T) {
 	priors := fitFashionPriors(t, train, k, fullTrain, 30, 10)
 	table, all := scoreTable(t, priors, test, sh, sigmas)
 	t.Log("\n" + table)
+	// The parametric priors generalise: they beat the noisy input at every σ. The empirical
+	// prior's exact denoiser memorises its training set (a softmax over training images that
+	// sharpens to the nearest one as σ → 0), so on held-out images it only helps at large σ
+	// and falls behind the Gaussian at small σ.
+	gauss := all[priors[0].name]
 	for name, sc := range all {
-		for _, s := range sc {
-			if s.PSNR <= s.NoisyPSNR+1 {
+		emp := strings.HasPrefix(name, "empirical")
+		for i, s := range sc {
+			switch {
+			case emp && s.Sigma >= 0.5 && s.PSNR <= s.NoisyPSNR+1:
+				t.Errorf("%s at σ = %v: PSNR %.2f does not improve on the noisy %.2f", name, s.Sigma, s.PSNR, s.NoisyPSNR)
+			case emp && s.Sigma <= 0.2 && s.PSNR >= gauss[i].PSNR:
+				t.Errorf("%s at σ = %v: PSNR %.2f not below the Gaussian's %.2f: no memorisation?", name, s.Sigma, s.PSNR, gauss[i].PSNR)
+			case !emp && s.PSNR <= s.NoisyPSNR+1:
 				t.Errorf("%s at σ = %v: PSNR %.2f does not improve on the noisy %.2f", name, s.Sigma, s.PSNR, s.NoisyPSNR)
 			}
 		}
