@@ -135,6 +135,7 @@ func TestPhaseRetrievalMatchesReference(t *testing.T) {
 		{"img_3x32x32.npy", "pr_os2_3x32x32.npy", 2, [2]int{8, 8}},
 		{"img_2x20x36.npy", "pr_os1_2x20x36.npy", 1, [2]int{2, 4}},
 		{"img_1x28x28.npy", "pr_os2_1x28x28.npy", 2, [2]int{7, 7}},
+		{"img_1x15x13.npy", "pr_os2_1x15x13.npy", 2, [2]int{3, 3}},
 	} {
 		x := load(t, c.img)
 		want := load(t, c.want)
@@ -658,5 +659,24 @@ func TestPhaseRetrievalVJPFiniteDifference(t *testing.T) {
 		if math.Abs(fd-an) > 1e-7*math.Max(1, math.Abs(an)) {
 			t.Errorf("%v: ⟨Jᵀv, d⟩ = %.12g, finite difference %.12g", sh, an, fd)
 		}
+	}
+}
+
+func TestPhaseRetrievalExplicitPad(t *testing.T) {
+	x := load(t, "img_3x32x32.npy")
+	want := load(t, "pr_os2_3x32x32.npy").Data
+	p, err := NewPhaseRetrievalPad(Shape{3, 32, 32}, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float64, p.OutputDim())
+	if err := p.Forward(ctx, got, x.Data); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(got, want); d > 1e-13 {
+		t.Errorf("explicit pad 8 differs from oversample 2 by %.3g", d)
+	}
+	if _, err := NewPhaseRetrievalPad(Shape{1, 4, 4}, -1, 0); !errors.Is(err, ErrShape) {
+		t.Errorf("negative pad: %v", err)
 	}
 }

@@ -33,8 +33,21 @@ func NewPhaseRetrieval(shape Shape, oversample float64) (*PhaseRetrieval, error)
 	if !(oversample >= 0) || math.IsInf(oversample, 0) {
 		return nil, fmt.Errorf("imaging: phase-retrieval oversampling %v must be finite and non-negative: %w", oversample, ErrShape)
 	}
-	ph := int(oversample / 8 * float64(shape.H))
-	pw := int(oversample / 8 * float64(shape.W))
+	return NewPhaseRetrievalPad(shape, int(oversample/8*float64(shape.H)), int(oversample/8*float64(shape.W)))
+}
+
+// NewPhaseRetrievalPad returns the phase-retrieval operator with explicit zero padding: rows
+// above and below, cols left and right. The published code computes the padding as
+// int(oversample/8 · 256) whatever the image size; NewPhaseRetrievalPad(shape, 64, 64)
+// reproduces it literally on images that are not 256×256.
+func NewPhaseRetrievalPad(shape Shape, rows, cols int) (*PhaseRetrieval, error) {
+	if err := shape.check(); err != nil {
+		return nil, err
+	}
+	if rows < 0 || cols < 0 {
+		return nil, fmt.Errorf("imaging: negative phase-retrieval padding (%d, %d): %w", rows, cols, ErrShape)
+	}
+	ph, pw := rows, cols
 	p := &PhaseRetrieval{shape: shape, ph: ph, pw: pw, hp: shape.H + 2*ph, wp: shape.W + 2*pw}
 	p.fft = newFFT2(p.hp, p.wp)
 	p.cbuf = make([]complex128, p.hp*p.wp)

@@ -143,3 +143,8 @@ for i, (ref_name, kind, test, R) in enumerate(cases):
 
 with open("metrics.json", "w") as f:
     json.dump(out, f, indent=1)
+
+# Odd padded sizes (fftshift/ifftshift differ): 15×13 with oversample 2 pads 3 → 21×19.
+odd = smooth_image(1, 15, 13)
+np.save("img_1x15x13.npy", odd)
+np.save("pr_os2_1x15x13.npy", phase_retrieval(odd, 2.0))
