@@ -2,6 +2,7 @@ package interferometry
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -99,4 +100,43 @@ func BenchmarkBlackHoleBatch256(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/256, "ns/image")
+}
+
+// BenchmarkDFTSizes compares the two methods across image sizes (837 visibilities), one image
+// and batches of 64, to set Auto's crossover.
+func BenchmarkDFTSizes(b *testing.B) {
+	o := refObservation(b)
+	for _, n := range []int{8, 16, 32, 64} {
+		g, _ := NewGrid(n, 160)
+		for _, m := range []Method{Separable, Dense} {
+			d, err := NewDFT(g, o.U, o.V, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			img := make([]float64, g.Len())
+			for i := range img {
+				img[i] = float64(i % 7)
+			}
+			vis := make([]complex128, d.Len())
+			b.Run(fmt.Sprintf("%d/%v/one", n, m), func(b *testing.B) {
+				w := d.NewWorkspace()
+				for b.Loop() {
+					d.Forward(vis, img, w)
+				}
+			})
+			X := mat.NewDense(64, g.Len(), nil)
+			for i := 0; i < 64; i++ {
+				copy(X.RawRowView(i), img)
+			}
+			out := make([][]complex128, 64)
+			for i := range out {
+				out[i] = make([]complex128, d.Len())
+			}
+			b.Run(fmt.Sprintf("%d/%v/batch64", n, m), func(b *testing.B) {
+				for b.Loop() {
+					_ = d.ForwardBatch(context.Background(), out, X, 0)
+				}
+			})
+		}
+	}
 }

@@ -16,8 +16,7 @@ import (
 type Method int
 
 const (
-	// Auto picks the fastest method for the problem size (Separable unless the dense
-	// matrix is small enough to stay in cache).
+	// Auto picks the fastest method (Separable at every size measured, see NewDFT).
 	Auto Method = iota
 	// Separable evaluates the sum directly, folding the image about its centre:
 	// exp(2πi(ux+vy)) = exp(2πiux)·exp(2πivy) and x_{Nx−1−i} = −x_i, so each visibility costs
@@ -71,6 +70,7 @@ type DFT struct {
 
 	mu    sync.Mutex
 	works []*Workspace
+	ybuf  []float64 // dense batches: M×2K
 }
 
 // Workspace is the scratch space of one goroutine evaluating a DFT.
@@ -80,8 +80,8 @@ type Workspace struct {
 }
 
 // NewDFT returns the transform of images on grid g to the points (u[k], v[k]) (wavelengths).
-// Method Auto chooses Separable for all but tiny problems; Dense precomputes the 2K×Nx·Ny
-// matrix.
+// Method Auto chooses Separable; Dense precomputes the 2K×Nx·Ny matrix (and uses one
+// blocked GEMM for batches).
 func NewDFT(g Grid, u, v []float64, method Method) (*DFT, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
@@ -101,14 +101,10 @@ func NewDFT(g Grid, u, v []float64, method Method) (*DFT, error) {
 		d.pulse[k] = TrianglePulse(u[k], v[k], psize)
 	}
 	if method == Auto {
-		// The dense matrix wins only when it fits in cache (about 1 MB) — then it avoids the
-		// folding overhead; otherwise the separable kernel does half the arithmetic on
-		// tables 2·min(Nx,Ny)/... times smaller.
-		if 16*d.k*g.Len() <= 1<<20 {
-			method = Dense
-		} else {
-			method = Separable
-		}
+		// Measured (BenchmarkDFTSizes, 837 visibilities, AVX2 and portable kernels): the
+		// separable kernel beats the dense matrix at every size from 8² to 64² pixels, for
+		// one image and for batches, by 1.6× (8²) to 11× (64²).
+		method = Separable
 		d.method = method
 	}
 	switch method {
@@ -280,6 +276,9 @@ func (d *DFT) ForwardBatch(ctx context.Context, dst [][]complex128, imgs *mat.De
 			return fmt.Errorf("interferometry: DFT.ForwardBatch: output row %d has length %d, want %d", i, len(dst[i]), d.k)
 		}
 	}
+	if d.method == Dense && m > 1 {
+		return d.denseBatch(dst, imgs)
+	}
 	workers = parallel.Workers(workers)
 	ws := d.workspaces(workers)
 	raw := imgs.RawMatrix()
@@ -385,4 +384,24 @@ func (d *DFT) block(dst []complex128, f []float64, b int) {
 	for kk := range out {
 		out[kk] = complex(p[kk]*re[kk], p[kk]*im[kk])
 	}
+}
+
+// denseBatch computes Y = X·Dᵀ (M×2K) with one blocked GEMM (gonum, parallel over blocks)
+// and unpacks it into dst.
+func (d *DFT) denseBatch(dst [][]complex128, imgs *mat.Dense) error {
+	m, _ := imgs.Dims()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.ybuf) < m*2*d.k {
+		d.ybuf = make([]float64, m*2*d.k)
+	}
+	y := blas64.General{Rows: m, Cols: 2 * d.k, Stride: 2 * d.k, Data: d.ybuf[:m*2*d.k]}
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, imgs.RawMatrix(), d.dense.RawMatrix(), 0, y)
+	for i := 0; i < m; i++ {
+		row := y.Data[i*y.Stride : i*y.Stride+2*d.k]
+		for k := range dst[i] {
+			dst[i][k] = complex(row[2*k], row[2*k+1])
+		}
+	}
+	return nil
 }
