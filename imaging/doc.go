@@ -33,9 +33,10 @@
 // padding back onto the pixels it was copied from (x̄[ρ(p)] += z[p]); it is not a plain
 // convolution near the borders. The Gaussian kernel is scipy.ndimage.gaussian_filter applied
 // to a centred delta (truncate = 4, reflect mode), exactly as Blurkernel builds it. Blur runs as
-// a direct 2-D correlation, as two 1-D passes for separable kernels, or through a 2-D FFT of the
-// padded size (no wrap-around: the circular correlation of the padded image equals the valid
-// one on the H×W output).
+// a direct 2-D correlation, as two 1-D passes for separable kernels, or through a 2-D FFT on a
+// power-of-two grid of at least the padded size (no wrap-around: the circular correlation of
+// the padded image equals the valid one on the H×W output, and the circular convolution of
+// the zero-extended y equals the full one on the padded grid); BlurAuto picks the cheapest.
 //
 // Phase retrieval (PhaseRetrieval) pads each channel by p = ⌊oversample/8 · N⌋ zeros on each
 // side of each axis (the published code uses N = 256 for 256×256 images, so oversample = 2
@@ -43,7 +44,12 @@
 //
 //	y[c] = | fftshift(fft2(ifftshift(pad(x[c])))) | / √(H_p·W_p).
 //
-// Denoising is the identity.
+// PhaseRetrieval.VJP applies the transpose of the Jacobian of the amplitude map, for
+// gradient-based guidance. Denoising is the identity.
+//
+// Task describes any of these operators in a configuration file and builds an
+// operator.Factory. ScoreDenoiser measures how well a diffusion prior denoises held-out
+// images, x ↦ D(x + σε; σ), in PSNR and SSIM.
 //
 // PSNR = 10·log10(R² / MSE) and SSIM (Wang, Bovik, Sheikh, Simoncelli 2004) match
 // scikit-image's peak_signal_noise_ratio(data_range=R) and structural_similarity(
