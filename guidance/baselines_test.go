@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -222,5 +223,22 @@ func TestBaselinesIndependentOfWorkers(t *testing.T) {
 		if errors.Is(err, context.Canceled) {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestAffineVJPMatchesDiagonalJacobian compares the generic Gaussian VJP with the diagonal
+// Jacobian v/(v+σ²) of the diagonal Gaussian prior.
+func TestAffineVJPMatchesDiagonalJacobian(t *testing.T) {
+	g := newDiagGauss(10, 0.3, 2)
+	a := NewAffineVJP(g.DiagGaussian)
+	r := rand.New(rand.NewPCG(1, 2))
+	x, v := randDense(r, 3, 10), randDense(r, 3, 10)
+	want, got := mat.NewDense(3, 10, nil), mat.NewDense(3, 10, nil)
+	_ = g.DenoiseVJP(context.Background(), want, x, v, 0.7)
+	if err := a.DenoiseVJP(context.Background(), got, x, v, 0.7); err != nil {
+		t.Fatal(err)
+	}
+	if !mat.EqualApprox(got, want, 1e-14) {
+		t.Errorf("AffineVJP differs from the diagonal Jacobian")
 	}
 }
