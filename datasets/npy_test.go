@@ -719,6 +719,26 @@ func FuzzReadNPY(f *testing.F) {
 	})
 }
 
+// FuzzReadNPZ: arbitrary bytes as a .npz archive give arrays or an error, never a panic.
+func FuzzReadNPZ(f *testing.F) {
+	for _, compress := range []bool{false, true} {
+		var buf bytes.Buffer
+		_ = WriteNPZ(&buf, []NamedArray{{"a", pattern("<f8", []int{2, 2})}, {"b", pattern("<c8", []int{3})}}, compress)
+		f.Add(buf.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		list, err := ReadNPZ(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		for _, e := range list {
+			if n := e.Array.Len(); len(e.Array.Data)+len(e.Array.Complex) != n {
+				t.Fatalf("%s: shape %v but %d+%d values", e.Name, e.Array.Shape, len(e.Array.Data), len(e.Array.Complex))
+			}
+		}
+	})
+}
+
 func sameBits(a, b []float64) bool {
 	if len(a) != len(b) {
 		return false

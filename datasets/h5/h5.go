@@ -326,6 +326,22 @@ func (fl *File) ReadMember(dst []float64, i int) error {
 	return nil
 }
 
+// ReadMembers reads count members starting at first into dst (length count·Nx·Ny, member
+// after member), e.g. a training batch for fitting a prior.
+func (fl *File) ReadMembers(dst []float64, first, count int) error {
+	_, nx, ny := fl.Shape()
+	m := nx * ny
+	if count < 0 || len(dst) != count*m {
+		return fmt.Errorf("h5: read %s: dst length %d, want %d members × %d", fl.path, len(dst), count, m)
+	}
+	for k := range count {
+		if err := fl.ReadMember(dst[k*m:(k+1)*m], first+k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // WriteMember writes field (length Nx·Ny, row-major, finite) as member i, marks it done
 // and flushes the file, so that the member survives an interruption.
 func (fl *File) WriteMember(i int, field []float64) error {

@@ -97,6 +97,13 @@ func TestWriteReadResume(t *testing.T) {
 			t.Fatalf("member %d differs", i)
 		}
 	}
+	all := make([]float64, 2*nx*ny)
+	if err := f.ReadMembers(all, 2, 2); err != nil || !equalBits(all[:nx*ny], member(2, nx, ny)) || !equalBits(all[nx*ny:], member(3, nx, ny)) {
+		t.Errorf("ReadMembers: %v", err)
+	}
+	if err := f.ReadMembers(all, 3, 2); err == nil || !strings.Contains(err.Error(), "member 4 out of range") {
+		t.Errorf("ReadMembers past the end: %v", err)
+	}
 	if ok, err := f.Done(3); !ok || err != nil {
 		t.Errorf("Done(3) = %v %v", ok, err)
 	}
