@@ -25,6 +25,7 @@ type nsSimulateOptions struct {
 	dt       float64
 	l1, l2   float64
 	workers  int
+	stride   int
 	quiet    bool
 	interval time.Duration // progress line interval
 }
@@ -49,7 +50,8 @@ h = 1/max(Nx, Ny)) or a fixed step --dt.
 
 --in holds one field of shape (Nx, Ny) or a stack of shape (K, Nx, Ny), float64 or float32,
 with w[i, j] the vorticity at x = i·L1/Nx (axis 0), y = j·L2/Ny (axis 1); Nx and Ny must be
-even. --out receives float64 fields of the same shape. Each field of a stack takes its own
+even. --out receives float64 fields of the same shape (with --stride s, of shape
+(⌈Nx/s⌉, ⌈Ny/s⌉): every s-th point along both axes, the paper's observation for s = 2). Each field of a stack takes its own
 time steps, on --workers goroutines; results do not depend on the number of workers.
 
 Units: lengths in the units of L1, L2 (default 2π), time in the same units with unit
@@ -73,6 +75,7 @@ f = −4·cos(4·2πy/L2) (−4cos(4y) on the 2π-periodic square, varying along
 	f.Float64Var(&o.l1, "l1", 2*math.Pi, "domain length L1 along axis 0 (x)")
 	f.Float64Var(&o.l2, "l2", 2*math.Pi, "domain length L2 along axis 1 (y)")
 	f.IntVar(&o.workers, "workers", 0, "parallel workers for a stack (0: all cores)")
+	f.IntVar(&o.stride, "stride", 1, "keep every stride-th point along both axes of the output (numpy w[..., ::s, ::s]; 2 gives the paper's observation)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress lines on stderr")
 	nsCmd.AddCommand(sim)
 	rootCmd.AddCommand(nsCmd)
@@ -94,6 +97,9 @@ func runNSSimulate(ctx context.Context, o nsSimulateOptions, stderr io.Writer) e
 	}
 	if !(o.l1 > 0) || math.IsInf(o.l1, 0) || !(o.l2 > 0) || math.IsInf(o.l2, 0) {
 		return fmt.Errorf("ns simulate: --l1 and --l2 must be finite and > 0, got %g, %g", o.l1, o.l2)
+	}
+	if o.stride < 1 {
+		return fmt.Errorf("ns simulate: --stride must be ≥ 1, got %d", o.stride)
 	}
 	a, err := datasets.LoadNPY(o.in)
 	if err != nil {
@@ -145,7 +151,12 @@ func runNSSimulate(ctx context.Context, o nsSimulateOptions, stderr io.Writer) e
 	if err := ens.Solve(ctx, out, a.Data, o.time); err != nil {
 		return fmt.Errorf("ns simulate: %w", err)
 	}
-	if err := datasets.SaveNPY(o.out, a.Shape, out); err != nil {
+	shape := a.Shape
+	if o.stride > 1 {
+		out, shape = nsSubsample(out, k, nx, ny, o.stride), append([]int(nil), a.Shape...)
+		shape[len(shape)-2], shape[len(shape)-1] = (nx+o.stride-1)/o.stride, (ny+o.stride-1)/o.stride
+	}
+	if err := datasets.SaveNPY(o.out, shape, out); err != nil {
 		return fmt.Errorf("ns simulate: writing --out: %w", err)
 	}
 	steps := ens.Steps()
@@ -161,9 +172,24 @@ func runNSSimulate(ctx context.Context, o nsSimulateOptions, stderr io.Writer) e
 	if o.dt > 0 {
 		mode = fmt.Sprintf("dt=%g", o.dt)
 	}
-	fmt.Fprintf(stderr, "ns simulate: %d field(s) %d×%d to T=%g (Re=%g, forcing %s, %s, %d workers): %s, %.2f s; wrote %s\n",
-		k, nx, ny, o.time, o.re, o.forcing, mode, workers, stepInfo, time.Since(p.start).Seconds(), o.out)
+	fmt.Fprintf(stderr, "ns simulate: %d field(s) %d×%d to T=%g (Re=%g, forcing %s, %s, %d workers): %s, %.2f s; wrote %v to %s\n",
+		k, nx, ny, o.time, o.re, o.forcing, mode, workers, stepInfo, time.Since(p.start).Seconds(), shape, o.out)
 	return nil
+}
+
+// nsSubsample returns w[:, ::s, ::s] of a stack of k nx×ny fields.
+func nsSubsample(w []float64, k, nx, ny, s int) []float64 {
+	mx, my := (nx+s-1)/s, (ny+s-1)/s
+	out := make([]float64, 0, k*mx*my)
+	for m := 0; m < k; m++ {
+		f := w[m*nx*ny : (m+1)*nx*ny]
+		for i := 0; i < nx; i += s {
+			for j := 0; j < ny; j += s {
+				out = append(out, f[i*ny+j])
+			}
+		}
+	}
+	return out
 }
 
 // nsProgress prints a progress line on stderr at most every `every`.

@@ -31,7 +31,7 @@ func TestNSSimulateTaylorGreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	o := nsSimulateOptions{in: in, out: out, time: 0.5, re: 100, forcing: "none", dt: 1e-3, l1: 2 * math.Pi, l2: 2 * math.Pi, workers: 2}
+	o := nsSimulateOptions{in: in, out: out, time: 0.5, re: 100, forcing: "none", dt: 1e-3, l1: 2 * math.Pi, l2: 2 * math.Pi, workers: 2, stride: 1}
 	if err := runNSSimulate(context.Background(), o, &log); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestNSSimulateTaylorGreen(t *testing.T) {
 			t.Fatalf("element %d: %v, exact %v", i, v, w0[i]*decay)
 		}
 	}
-	if !strings.Contains(log.String(), "wrote "+out) {
+	if !strings.Contains(log.String(), "wrote [2 32 32] to "+out) || !strings.Contains(log.String(), "50.0% of simulated time") {
 		t.Errorf("log %q", log.String())
 	}
 }
@@ -66,7 +66,7 @@ func TestNSSimulateFloat32Forced(t *testing.T) {
 	if err := datasets.SaveNPYFloat32(in, []int{nx, ny}, w0); err != nil {
 		t.Fatal(err)
 	}
-	o := nsSimulateOptions{in: in, out: out, time: 0.3, re: 200, forcing: "kolmogorov", l1: 2 * math.Pi, l2: 2 * math.Pi}
+	o := nsSimulateOptions{in: in, out: out, time: 0.3, re: 200, forcing: "kolmogorov", l1: 2 * math.Pi, l2: 2 * math.Pi, stride: 1}
 	if err := runNSSimulate(context.Background(), o, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +91,24 @@ func TestNSSimulateFloat32Forced(t *testing.T) {
 			t.Fatalf("element %d: %v, library %v", i, a.Data[i], want[i])
 		}
 	}
+	// --stride 3: shape (⌈16/3⌉, ⌈24/3⌉) = (6, 8), w[::3, ::3].
+	o.stride = 3
+	if err := runNSSimulate(context.Background(), o, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if a, err = datasets.LoadNPY(out); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Shape) != 2 || a.Shape[0] != 6 || a.Shape[1] != 8 {
+		t.Fatalf("stride 3: shape %v", a.Shape)
+	}
+	for i := 0; i < 6; i++ {
+		for j := 0; j < 8; j++ {
+			if a.Data[i*8+j] != want[3*i*ny+3*j] {
+				t.Fatalf("stride 3: [%d,%d] differs", i, j)
+			}
+		}
+	}
 }
 
 func TestNSSimulateErrors(t *testing.T) {
@@ -110,7 +128,7 @@ func TestNSSimulateErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "w.npy")
-	base := nsSimulateOptions{in: good, out: out, time: 1, re: 200, forcing: "kolmogorov", l1: 1, l2: 1}
+	base := nsSimulateOptions{in: good, out: out, time: 1, re: 200, forcing: "kolmogorov", l1: 1, l2: 1, stride: 1}
 	for _, c := range []struct {
 		mod  func(*nsSimulateOptions)
 		want string
@@ -123,6 +141,7 @@ func TestNSSimulateErrors(t *testing.T) {
 		{func(o *nsSimulateOptions) { o.in = odd }, "even"},
 		{func(o *nsSimulateOptions) { o.in = nan }, "member 1"},
 		{func(o *nsSimulateOptions) { o.forcing = "sideways" }, "--forcing"},
+		{func(o *nsSimulateOptions) { o.stride = 0 }, "--stride"},
 	} {
 		o := base
 		c.mod(&o)
