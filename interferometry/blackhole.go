@@ -177,7 +177,7 @@ func (b *BlackHole) forward(dst, x []float64, w *Workspace, img []float64, vis [
 	b.measure(dst, vis, img)
 }
 
-// measure fills y from visibilities and the image (image units).
+// measure fills y from visibilities and the image (image units); it overwrites vis.
 func (b *BlackHole) measure(y []float64, vis []complex128, img []float64) {
 	l := b.layout
 	amp := l.Amp.Of(y)
@@ -189,9 +189,13 @@ func (b *BlackHole) measure(y []float64, vis []complex128, img []float64) {
 		z := e[0].vis(vis) * e[1].vis(vis) * e[2].vis(vis)
 		cp[n] = math.Atan2(imag(z), real(z))
 	}
+	// ln|V| once per visibility, kept in the imaginary parts of vis (no longer needed).
+	for k := range vis {
+		vis[k] = complex(0, math.Log(amp[k]))
+	}
 	ca := l.LogCAmp.Of(y)
 	for n, e := range b.quad.edges {
-		ca[n] = math.Log(amp[e[0].Row]) + math.Log(amp[e[1].Row]) - math.Log(amp[e[2].Row]) - math.Log(amp[e[3].Row])
+		ca[n] = imag(vis[e[0].Row]) + imag(vis[e[1].Row]) - imag(vis[e[2].Row]) - imag(vis[e[3].Row])
 	}
 	var f float64
 	for _, v := range img {
@@ -216,8 +220,10 @@ func (b *BlackHole) ForwardBatch(ctx context.Context, dst, x *mat.Dense, workers
 	xr, yr := x.RawMatrix(), dst.RawMatrix()
 	return parallel.For(ctx, m, workers, func(wk, i int) error {
 		xi := xr.Data[i*xr.Stride : i*xr.Stride+n]
-		if err := operator.CheckFinite(fmt.Sprintf("black-hole image %d", i), xi); err != nil {
-			return err
+		for _, v := range xi {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("interferometry: black-hole image %d: %w", i, operator.CheckFinite("pixel", xi))
+			}
 		}
 		p := b.pool[wk]
 		b.forward(yr.Data[i*yr.Stride:i*yr.Stride+dn], xi, p.w, p.img, p.vis)
@@ -261,7 +267,7 @@ func (b *BlackHole) Measure(x []float64, r *rand.Rand) (*Measurement, error) {
 // units) whose flux it records.
 func (b *BlackHole) MeasureVis(vis []complex128, img []float64) *Measurement {
 	m := &Measurement{Y: make([]float64, b.layout.Dim)}
-	b.measure(m.Y, vis, img)
+	b.measure(m.Y, append([]complex128(nil), vis...), img) // measure overwrites its vis
 	m.SigmaAmp = append([]float64(nil), b.sigma...)
 	m.SigmaCP = make([]float64, b.tri.Len())
 	for n, e := range b.tri.edges {

@@ -271,3 +271,21 @@ func TestBlackHoleMisfitGradient(t *testing.T) {
 	}
 	t.Logf("published loss of the truth on its noisy data: %.1f (2·935 = 1870 expected)", l)
 }
+
+func TestAmplitudesAgainstReference(t *testing.T) {
+	o := refObservation(t)
+	vis := refComplex(t, "obs_vis_noiseless")
+	for _, c := range []struct {
+		debias bool
+		ref    string
+	}{{false, "obs_amp_noiseless"}, {true, "obs_amp_noiseless_debiased"}} {
+		got := make([]float64, len(vis))
+		Amplitudes(got, vis, o.Sigma, c.debias)
+		ref := refFloats(t, c.ref)
+		for k := range got {
+			if math.Abs(got[k]-ref[k]) > 1e-15 {
+				t.Fatalf("debias %v: amp %d = %v, reference %v", c.debias, k, got[k], ref[k])
+			}
+		}
+	}
+}
