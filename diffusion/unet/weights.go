@@ -32,9 +32,15 @@ func (n *Network) Load(state map[string]*datasets.Array) error {
 		sort.Strings(odd)
 		return fmt.Errorf("unet: unexpected tensor(s) outside the network: %s", strings.Join(odd, ", "))
 	}
+	keys := make([]string, 0, len(state))
+	for k := range state {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // deterministic error messages
 	seen := map[string]bool{}
 	var extra []string
-	for k, a := range state {
+	for _, k := range keys {
+		a := state[k]
 		name := k
 		if strip {
 			name = strings.TrimPrefix(k, "model.")
