@@ -204,3 +204,43 @@ func TestClosureInvariance(t *testing.T) {
 		t.Error("a baseline-based phase error left every closure phase unchanged")
 	}
 }
+
+// Every closure phase is a combination of the minimal set's: with r the reference station,
+// ψ(a,b,c) = ψ(r,a,b) + ψ(r,b,c) − ψ(r,a,c) (mod 360°). This checks the max set's baselines and
+// conjugations independently of how they were found.
+func TestMaxClosurePhasesFromMinimalSet(t *testing.T) {
+	o := refObservation(t)
+	vis := refComplex(t, "obs_vis_noiseless")
+	mn, mx := o.Triangles(Min), o.Triangles(Max)
+	a, b := make([]float64, mn.Len()), make([]float64, mx.Len())
+	mn.ClosurePhases(a, nil, vis, o.Sigma)
+	mx.ClosurePhases(b, nil, vis, o.Sigma)
+	type key struct {
+		t       float64
+		x, y, z int
+	}
+	minCP := map[key]float64{}
+	ref := map[float64]int{}
+	for n, tri := range mn.T {
+		minCP[key{mn.Time[n], tri[0], tri[1], tri[2]}] = a[n]
+		ref[mn.Time[n]] = tri[0]
+	}
+	// ψ(r,p,q) for any p ≠ q from the minimal set (which stores p < q in SEFD order).
+	psi := func(t float64, p, q int) float64 {
+		r := ref[t]
+		if p == r || q == r || p == q {
+			return 0
+		}
+		if p < q {
+			return minCP[key{t, r, p, q}]
+		}
+		return -minCP[key{t, r, q, p}]
+	}
+	for n, tri := range mx.T {
+		tm := mx.Time[n]
+		want := psi(tm, tri[0], tri[1]) + psi(tm, tri[1], tri[2]) + psi(tm, tri[2], tri[0])
+		if angleDiffDeg(b[n], want) > 1e-8 {
+			t.Fatalf("max triangle %d %v at %v: %v°, from the minimal set %v°", n, tri, tm, b[n], want)
+		}
+	}
+}
