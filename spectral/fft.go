@@ -157,6 +157,9 @@ func radix4(y, x []complex128, m, s int, tw []complex128, inv bool) {
 		radix4s1(y, x, n1, tw, inv)
 		return
 	}
+	if radix4Vec(y, x, m, s, tw, inv) {
+		return
+	}
 	for p := 0; p < n1; p++ {
 		x0 := x[s*p : s*p+s]
 		x1 := x[s*(p+n1) : s*(p+n1)+s]
@@ -261,6 +264,9 @@ func radix4s1(y, x []complex128, n1 int, tw []complex128, inv bool) {
 
 // radix2 is one radix-2 Stockham stage.
 func radix2(y, x []complex128, m, s int, tw []complex128) {
+	if radix2Vec(y, x, m, s) {
+		return
+	}
 	n1 := m / 2
 	for p := 0; p < n1; p++ {
 		x0 := x[s*p : s*p+s]

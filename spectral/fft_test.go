@@ -62,3 +62,19 @@ func TestCFFTNaive(t *testing.T) {
 		}
 	}
 }
+
+func TestTranspose(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, sz := range [][2]int{{1, 1}, {2, 2}, {2, 6}, {6, 2}, {3, 5}, {16, 34}, {128, 64}, {65, 128}, {64, 65}, {10, 18}} {
+		a := randCmplx(r, sz[0]*sz[1])
+		b := make([]complex128, len(a))
+		transpose(b, a, sz[0], sz[1])
+		for i := 0; i < sz[0]; i++ {
+			for j := 0; j < sz[1]; j++ {
+				if b[j*sz[0]+i] != a[i*sz[1]+j] {
+					t.Fatalf("%v: transpose wrong at (%d,%d)", sz, i, j)
+				}
+			}
+		}
+	}
+}

@@ -14,33 +14,42 @@ import (
 //
 // Algorithm: each row of ny reals is read as ny/2 complex numbers z_j = f_{2j} + i·f_{2j+1}
 // and transformed with a half-length complex FFT, then split into the spectra of the even
-// and odd samples (the real-to-complex half-length trick); the axis-0 pass then runs the
-// same Stockham kernel over whole rows, so its inner loops are long and unit-stride.
+// and odd samples (the real-to-complex half-length trick). Both axes run as "vector"
+// Stockham passes over whole rows (the array is transposed between them), so every inner
+// loop is long and unit-stride; on amd64 with AVX2+FMA those loops are assembly kernels
+// handling two complex values per instruction (see plan2.go and fft_amd64.s).
 type Plan struct {
 	nx, ny, nyh, m int
 	rowF, colF     *cfft
 	rtw            []complex128 // exp(−2πik/ny), k = 0…ny/2
-	work, work2    []complex128 // nx·nyh each
-	roww           []complex128 // ny/2
 	tmp            []complex128
-	ext            realBackend // optional native backend (build tag fftw); nil: pure Go
+	bufA, bufT     []complex128 // nx·(ny/2+1) each
+	bufW           []complex128
+	ext            RealBackend // optional native backend (see SetRealBackend); nil: pure Go
 }
 
-// realBackend is an optional native implementation of Plan's transforms with identical
-// semantics (see fftw.go, build tag fftw).
-type realBackend interface {
-	forward(dst []complex128, src []float64)
-	inverse(dst []float64, src []complex128)
-	name() string
+// RealBackend is a native implementation of Plan's two transforms with exactly Plan's
+// semantics (dst-first, no allocations, Inverse normalised and leaving src untouched). It
+// is used by one goroutine at a time. Package spectral/fftw provides one.
+type RealBackend interface {
+	Forward(dst []complex128, src []float64)
+	Inverse(dst []float64, src []complex128)
+	Name() string
 }
 
-// newRealBackend is set by the fftw build; nil in the default pure-Go build.
-var newRealBackend func(nx, ny int) (realBackend, error)
+// newRealBackend is the installed backend constructor; nil: pure Go.
+var newRealBackend func(nx, ny int) (RealBackend, error)
+
+// SetRealBackend makes NewPlan use backends built by f (nil restores the pure-Go default).
+// Packages providing a backend call it from their init, e.g. a blank import of
+// github.com/enkg-go/enkg/spectral/fftw in a binary built with -tags fftw. It must not run
+// concurrently with NewPlan.
+func SetRealBackend(f func(nx, ny int) (RealBackend, error)) { newRealBackend = f }
 
 // NewPlan returns a plan for nx×ny fields. Both sizes must be even and positive. Powers
 // of two are fastest; other even sizes use mixed-radix stages.
 func NewPlan(nx, ny int) (*Plan, error) {
-	p, err := newPurePlan(nx, ny)
+	p, err := NewPurePlan(nx, ny)
 	if err != nil || newRealBackend == nil {
 		return p, err
 	}
@@ -51,16 +60,17 @@ func NewPlan(nx, ny int) (*Plan, error) {
 }
 
 // Backend names the implementation behind the plan: "go" (the default pure-Go Stockham
-// FFT) or "fftw" (binaries built with -tags fftw).
+// FFT, with amd64 assembly kernels) or the name of an installed RealBackend ("fftw").
 func (p *Plan) Backend() string {
 	if p.ext != nil {
-		return p.ext.name()
+		return p.ext.Name()
 	}
 	return "go"
 }
 
-// newPurePlan returns a plan that always uses the pure-Go kernels.
-func newPurePlan(nx, ny int) (*Plan, error) {
+// NewPurePlan is NewPlan without any installed native backend: always this package's own
+// FFT (useful for bit-reproducible results across builds, and as a baseline).
+func NewPurePlan(nx, ny int) (*Plan, error) {
 	if nx <= 0 || ny <= 0 || nx%2 != 0 || ny%2 != 0 {
 		return nil, fmt.Errorf("spectral: real FFT plan needs even positive sizes, got %d×%d", nx, ny)
 	}
@@ -69,8 +79,7 @@ func newPurePlan(nx, ny int) (*Plan, error) {
 	p := &Plan{nx: nx, ny: ny, nyh: nyh, m: m,
 		rowF: newCFFT(m), colF: newCFFT(nx),
 		rtw:  make([]complex128, m+1),
-		work: make([]complex128, nx*nyh), work2: make([]complex128, nx*nyh),
-		roww: make([]complex128, m),
+		bufA: make([]complex128, nx*nyh), bufT: make([]complex128, nx*nyh), bufW: make([]complex128, nx*nyh),
 	}
 	p.tmp = make([]complex128, max(p.rowF.maxR, p.colF.maxR))
 	for k := range p.rtw {
@@ -106,47 +115,10 @@ func (p *Plan) Forward(dst []complex128, src []float64) {
 			len(src), p.nx*p.ny, len(dst), p.nx*p.nyh))
 	}
 	if p.ext != nil {
-		p.ext.forward(dst, src)
+		p.ext.Forward(dst, src)
 		return
 	}
-	m, nyh := p.m, p.nyh
-	zs := asComplex(src)
-	for i := 0; i < p.nx; i++ {
-		row := dst[i*nyh : (i+1)*nyh]
-		p.rowF.transform(row[:m], zs[i*m:(i+1)*m], p.roww, p.tmp, 1, false)
-		realSplit(row, p.rtw)
-	}
-	p.colF.transform(dst, dst, p.work, p.tmp, nyh, false)
-}
-
-// realSplit turns row[:m] = FFT_m(z) of z_j = f_{2j} + i f_{2j+1} into the half spectrum
-// row[0…m] of f in place:
-//
-//	X_k = ½(Z_k + Z̄_{m−k}) − ½i·w^k (Z_k − Z̄_{m−k}),  w = exp(−2πi/2m), Z_m ≡ Z_0.
-func realSplit(row, tw []complex128) {
-	m := len(row) - 1
-	tw = tw[:m+1]
-	z0 := row[0]
-	row[0] = complex(real(z0)+imag(z0), 0)
-	row[m] = complex(real(z0)-imag(z0), 0)
-	for k := 1; 2*k <= m; k++ {
-		a, b := row[k], row[m-k]
-		bc := complex(real(b), -imag(b))
-		e := a + bc // 2E_k
-		o := a - bc // 2iO_k
-		// −i·w^k·o
-		t := tw[k] * o
-		row[k] = 0.5 * (e + complex(imag(t), -real(t)))
-		if k != m-k {
-			// X_{m−k} = ½(Z_{m−k} + Z̄_k) − ½i w^{m−k}(Z_{m−k} − Z̄_k), with w^{m−k} = −conj(w^k).
-			ac := complex(real(a), -imag(a))
-			e2 := b + ac
-			o2 := b - ac
-			w2 := complex(-real(tw[k]), imag(tw[k]))
-			t2 := w2 * o2
-			row[m-k] = 0.5 * (e2 + complex(imag(t2), -real(t2)))
-		}
-	}
+	p.forwardT(dst, src)
 }
 
 // Inverse computes dst = irfft2(src, s=(nx, ny)) including the 1/(nx·ny) factor:
@@ -162,54 +134,20 @@ func (p *Plan) Inverse(dst []float64, src []complex128) {
 			len(src), p.nx*p.nyh, len(dst), p.nx*p.ny))
 	}
 	if p.ext != nil {
-		p.ext.inverse(dst, src)
+		p.ext.Inverse(dst, src)
 		return
 	}
-	m, nyh := p.m, p.nyh
-	p.colF.transform(p.work, src, p.work2, p.tmp, nyh, true)
-	c := 1 / float64(p.nx*p.ny)
-	zd := asComplex(dst)
-	for i := 0; i < p.nx; i++ {
-		row := p.work[i*nyh : (i+1)*nyh]
-		realMerge(row, p.rtw, c)
-		p.rowF.transform(zd[i*m:(i+1)*m], row[:m], p.roww, p.tmp, 1, true)
-	}
-}
-
-// realMerge is the inverse of realSplit scaled by c: from the half spectrum X_0…X_m it
-// forms, in row[:m], Z_k = c·(E_k + iO_k) with E_k = X_k + X̄_{m−k},
-// O_k = conj(w^k)(X_k − X̄_{m−k}); the imaginary parts of X_0 and X_m are ignored.
-func realMerge(row, tw []complex128, c float64) {
-	m := len(row) - 1
-	tw = tw[:m+1]
-	x0, xm := real(row[0]), real(row[m])
-	row[0] = complex(c*(x0+xm), c*(x0-xm))
-	cc := complex(c, 0)
-	for k := 1; 2*k <= m; k++ {
-		a, b := row[k], row[m-k]
-		bc := complex(real(b), -imag(b))
-		e := a + bc
-		w := complex(real(tw[k]), -imag(tw[k])) // exp(+2πik/ny)
-		o := w * (a - bc)
-		row[k] = cc * (e + complex(-imag(o), real(o)))
-		if k != m-k {
-			ac := complex(real(a), -imag(a))
-			e2 := b + ac
-			w2 := complex(-real(tw[k]), -imag(tw[k])) // exp(+2πi(m−k)/ny) = −w^k
-			o2 := w2 * (b - ac)
-			row[m-k] = cc * (e2 + complex(-imag(o2), real(o2)))
-		}
-	}
+	p.inverseT(dst, src)
 }
 
 // CPlan is a reusable complex 2-D FFT plan for any positive nx×ny (row-major). Powers of
-// two use radix-4/2 stages; other sizes add generic radix-p stages (cost O(n·Σp) per line,
+// two use radix-4/2 stages; other sizes add generic radix-p stages (cost O(n·Σp) per line:
 // fine for the small primes of image sizes, slow for large prime sizes). It holds scratch
 // space and must be used by one goroutine at a time; calls allocate nothing.
 type CPlan struct {
 	nx, ny     int
 	rowF, colF *cfft
-	work, roww []complex128
+	work, bufT []complex128
 	tmp        []complex128
 }
 
@@ -219,7 +157,7 @@ func NewCPlan(nx, ny int) (*CPlan, error) {
 		return nil, fmt.Errorf("spectral: complex FFT plan needs positive sizes, got %d×%d", nx, ny)
 	}
 	p := &CPlan{nx: nx, ny: ny, rowF: newCFFT(ny), colF: newCFFT(nx),
-		work: make([]complex128, nx*ny), roww: make([]complex128, ny)}
+		work: make([]complex128, nx*ny), bufT: make([]complex128, nx*ny)}
 	p.tmp = make([]complex128, max(p.rowF.maxR, p.colF.maxR))
 	return p, nil
 }
@@ -249,9 +187,10 @@ func (p *CPlan) transform(dst, src []complex128, inv bool) {
 	if len(src) != n || len(dst) != n {
 		panic(fmt.Sprintf("spectral: CPlan length mismatch: src %d, dst %d, want %d", len(src), len(dst), n))
 	}
-	ny := p.ny
-	for i := 0; i < p.nx; i++ {
-		p.rowF.transform(dst[i*ny:(i+1)*ny], src[i*ny:(i+1)*ny], p.roww, p.tmp, 1, inv)
-	}
+	// Axis 1 as a vector pass over the transpose, then axis 0 as a vector pass in place.
+	nx, ny := p.nx, p.ny
+	transpose(p.bufT, src, nx, ny)
+	p.rowF.transform(p.bufT, p.bufT, p.work, p.tmp, nx, inv)
+	transpose(dst, p.bufT, ny, nx)
 	p.colF.transform(dst, dst, p.work, p.tmp, ny, inv)
 }

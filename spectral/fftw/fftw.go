@@ -1,9 +1,6 @@
 //go:build fftw
 
-package spectral
-
-// This file links FFTW 3 (libfftw3-dev, GPL-2.0-or-later): binaries built with -tags fftw
-// are covered by the GPL. The default build does not include it.
+package fftw
 
 /*
 #cgo LDFLAGS: -lfftw3 -lm
@@ -26,16 +23,21 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/enkg-go/enkg/spectral"
 )
 
 // fftwMu serialises FFTW's planner, which is not thread-safe (fftw_execute is).
 var fftwMu sync.Mutex
 
 func init() {
-	newRealBackend = func(nx, ny int) (realBackend, error) { return newFFTWReal(nx, ny) }
+	spectral.SetRealBackend(func(nx, ny int) (spectral.RealBackend, error) { return NewReal(nx, ny) })
 }
 
-type fftwReal struct {
+// Real is the FFTW implementation of spectral.Plan's transforms (r2c and c2r plans made
+// with FFTW_MEASURE). One goroutine at a time; plans and buffers are freed when it is
+// garbage collected.
+type Real struct {
 	nx, ny, nyh int
 	fwd, inv    C.fftw_plan
 	rbuf        []float64    // fftw_malloc'ed
@@ -48,7 +50,11 @@ type fftwHandles struct {
 	rbuf, cbuf unsafe.Pointer
 }
 
-func newFFTWReal(nx, ny int) (*fftwReal, error) {
+// NewReal plans FFTW's 2-D r2c and c2r transforms for even nx×ny fields.
+func NewReal(nx, ny int) (*Real, error) {
+	if nx <= 0 || ny <= 0 || nx%2 != 0 || ny%2 != 0 {
+		return nil, fmt.Errorf("fftw: need even positive sizes, got %d×%d", nx, ny)
+	}
 	nyh := ny/2 + 1
 	fftwMu.Lock()
 	defer fftwMu.Unlock()
@@ -57,7 +63,7 @@ func newFFTWReal(nx, ny int) (*fftwReal, error) {
 	if rp == nil || cp == nil {
 		return nil, fmt.Errorf("spectral: fftw_malloc failed for %d×%d", nx, ny)
 	}
-	b := &fftwReal{nx: nx, ny: ny, nyh: nyh,
+	b := &Real{nx: nx, ny: ny, nyh: nyh,
 		rbuf: unsafe.Slice((*float64)(rp), nx*ny),
 		cbuf: unsafe.Slice((*complex128)(cp), nx*nyh),
 	}
@@ -79,15 +85,17 @@ func newFFTWReal(nx, ny int) (*fftwReal, error) {
 	return b, nil
 }
 
-func (b *fftwReal) name() string { return "fftw" }
+// Name returns "fftw".
+func (b *Real) Name() string { return "fftw" }
 
-func (b *fftwReal) aligned(p unsafe.Pointer) bool {
+func (b *Real) aligned(p unsafe.Pointer) bool {
 	return C.fftw_alignment_of((*C.double)(p)) == b.align
 }
 
-// forward runs the r2c plan on the caller's arrays when their alignment matches the
-// planning arrays (the usual case for Go slices of this size), else through the buffers.
-func (b *fftwReal) forward(dst []complex128, src []float64) {
+// Forward computes dst = rfft2(src). It runs the r2c plan on the caller's arrays when
+// their alignment matches the planning arrays (the usual case for Go slices of this size),
+// else through the buffers.
+func (b *Real) Forward(dst []complex128, src []float64) {
 	sp, dp := unsafe.Pointer(&src[0]), unsafe.Pointer(&dst[0])
 	if b.aligned(sp) && b.aligned(dp) {
 		C.fftw_execute_dft_r2c(b.fwd, (*C.double)(sp), (*C.fftw_complex)(dp))
@@ -98,10 +106,11 @@ func (b *fftwReal) forward(dst []complex128, src []float64) {
 	copy(dst, b.cbuf)
 }
 
-// inverse copies src first: FFTW's multi-dimensional c2r overwrites its input. FFTW's c2r
-// ignores the imaginary parts of the k2 = 0 and k2 = ny/2 columns like numpy.
-// The 1/(nx·ny) factor is applied during that copy.
-func (b *fftwReal) inverse(dst []float64, src []complex128) {
+// Inverse computes dst = irfft2(src, s=(nx, ny)). It copies src first, since FFTW's
+// multi-dimensional c2r overwrites its input, and applies the 1/(nx·ny) factor during that
+// copy. src must be Hermitian-consistent (every spectrum of a real field is): FFTW, unlike
+// numpy, does not define the result otherwise.
+func (b *Real) Inverse(dst []float64, src []complex128) {
 	s := 1 / float64(b.nx*b.ny)
 	cb := b.cbuf[:len(src)]
 	for i, v := range src {
@@ -118,7 +127,7 @@ func (b *fftwReal) inverse(dst []float64, src []complex128) {
 
 // fftwLoop executes the backend's forward (or inverse) plan n times from C on its own
 // buffers; with copyIn the c2r input is restored from src before each call.
-func fftwLoop(b *fftwReal, inverse, copyIn bool, src []complex128, n int) {
+func fftwLoop(b *Real, inverse, copyIn bool, src []complex128, n int) {
 	switch {
 	case !inverse:
 		C.enkg_fftw_loop(b.fwd, C.long(n))

@@ -1,0 +1,106 @@
+//go:build !purego
+
+package spectral
+
+import "golang.org/x/sys/cpu"
+
+// useAVX selects the AVX2+FMA stage kernels of fft_amd64.s. Tests flip it to compare with
+// the pure-Go kernels.
+var useAVX = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// Sign masks for VXORPD after swapping (re, im) of b − d: the forward transform needs
+// i·(b−d) = (−Im, Re), the inverse −i·(b−d) = (Im, −Re).
+var (
+	maskFwd = [4]uint64{1 << 63, 0, 1 << 63, 0}
+	maskInv = [4]uint64{0, 1 << 63, 0, 1 << 63}
+)
+
+//go:noescape
+func r4avx(y, x *complex128, s, xs int, w *complex128, mask *[4]uint64)
+
+//go:noescape
+func r4avxNoTw(y, x *complex128, s, xs int, mask *[4]uint64)
+
+//go:noescape
+func r2avxNoTw(y, x *complex128, s, xs int)
+
+// radix4Vec runs a radix-4 stage with the assembly kernels; it reports false when they are
+// unavailable so the caller falls back to Go.
+func radix4Vec(y, x []complex128, m, s int, tw []complex128, inv bool) bool {
+	if !useAVX {
+		return false
+	}
+	n1 := m / 4
+	_ = x[4*n1*s-1]
+	_ = y[4*n1*s-1]
+	mask := &maskFwd
+	if inv {
+		mask = &maskInv
+	}
+	r4avxNoTw(&y[0], &x[0], s, n1*s, mask)
+	for p := 1; p < n1; p++ {
+		r4avx(&y[4*p*s], &x[p*s], s, n1*s, &tw[3*p], mask)
+	}
+	return true
+}
+
+// radix2Vec runs the last radix-2 stage (m = 2, no twiddles) with the assembly kernel.
+func radix2Vec(y, x []complex128, m, s int) bool {
+	if !useAVX || m != 2 {
+		return false
+	}
+	_ = x[2*s-1]
+	_ = y[2*s-1]
+	r2avxNoTw(&y[0], &x[0], s, s)
+	return true
+}
+
+//go:noescape
+func trStrip(dst, src *complex128, n, r, c int)
+
+// transposeVec transposes with the AVX kernel (2×2 blocks of complex values), an odd last
+// row or column in Go; it reports false when the kernel is unavailable.
+func transposeVec(dst, src []complex128, r, c int) bool {
+	if !useAVX || r < 2 || c < 2 {
+		return false
+	}
+	_ = src[r*c-1]
+	_ = dst[r*c-1]
+	re, ce := r&^1, c&^1
+	const b = 8 // columns per tile (pairs of rows run over a tile)
+	for j0 := 0; j0 < ce; j0 += b {
+		w := min(b, ce-j0)
+		for i := 0; i < re; i += 2 {
+			trStrip(&dst[j0*r+i], &src[i*c+j0], w/2, r, c)
+		}
+	}
+	if re < r { // last row
+		for j, v := range src[re*c : r*c] {
+			dst[j*r+re] = v
+		}
+	}
+	if ce < c { // last column
+		for i := 0; i < re; i++ {
+			dst[ce*r+i] = src[i*c+ce]
+		}
+	}
+	return true
+}
+
+//go:noescape
+func pairAVX(ra, rb *complex128, n int, c *[5]float64)
+
+// pairRows computes, for each i, ra[i] = h(a + b̄) + ca(a − b̄) and rb[i] = h(b + ā) +
+// cb(b − ā) with a = ra[i], b = rb[i] (the row pairing of the real-FFT split and merge).
+func pairRows(ra, rb []complex128, h float64, ca, cb complex128) {
+	if !useAVX {
+		pairRowsGo(ra, rb, h, ca, cb)
+		return
+	}
+	c := [5]float64{h, real(ca), imag(ca), real(cb), imag(cb)}
+	if len(ra) == 0 {
+		return
+	}
+	_ = rb[len(ra)-1]
+	pairAVX(&ra[0], &rb[0], len(ra), &c)
+}
