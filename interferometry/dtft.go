@@ -48,8 +48,8 @@ const kBlock = 128
 //
 //	V_k = P(u_k, v_k) · Σ_{j,i} I[j,i] · exp(+2πi(u_k·x_i + v_k·y_j)).
 //
-// A DFT is immutable after construction and safe for concurrent use with separate
-// Workspaces; ForwardBatch keeps per-worker workspaces and must not be called concurrently
+// Forward is safe for concurrent use with separate Workspaces; ForwardParallel and
+// ForwardBatch use workspaces owned by the DFT and must not run concurrently with each other
 // on the same DFT.
 type DFT struct {
 	grid   Grid

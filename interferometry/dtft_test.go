@@ -195,3 +195,29 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestElevationDefaults(t *testing.T) {
+	for _, c := range []struct{ min, max, wmin, wmax float64 }{
+		{0, 0, 10, 85}, {15, 0, 15, 85}, {0, 60, 0, 60}, {5, 80, 5, 80},
+	} {
+		s := Settings{ElevMin: c.min, ElevMax: c.max}.withDefaults()
+		if s.ElevMin != c.wmin || s.ElevMax != c.wmax {
+			t.Errorf("(%v, %v) → (%v, %v), want (%v, %v)", c.min, c.max, s.ElevMin, s.ElevMax, c.wmin, c.wmax)
+		}
+	}
+	// A higher cut removes rows.
+	s := DefaultSettings()
+	s.ElevMin = 30
+	o, err := Observe(EHT2017(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Len() >= 837 {
+		t.Errorf("elevation cut 30° kept %d rows", o.Len())
+	}
+	for k := 0; k < o.Len(); k++ {
+		if o.El1[k] <= 30 || o.El2[k] <= 30 {
+			t.Fatalf("row %d below the cut", k)
+		}
+	}
+}

@@ -25,8 +25,8 @@ type Settings struct {
 	Bandwidth float64 // bandwidth (Hz)
 
 	// ElevMin and ElevMax are the elevation limits (degrees); a station observes when
-	// ElevMin < el < ElevMax (strict). When ElevMax is 0 both take the defaults 10° and 85°
-	// (ehtim's ELEV_LOW and ELEV_HIGH).
+	// ElevMin < el < ElevMax (strict). ElevMax = 0 means 85° and then ElevMin = 0 means 10°
+	// (ehtim's ELEV_HIGH and ELEV_LOW); with ElevMax set, ElevMin is taken as given.
 	ElevMin, ElevMax float64
 
 	// DUT1 is UT1 − UTC in seconds (default 0). For 2017-04-11, IERS-B gives 0.4546 s.
@@ -47,7 +47,10 @@ func DefaultSettings() Settings {
 
 func (s Settings) withDefaults() Settings {
 	if s.ElevMax == 0 {
-		s.ElevMin, s.ElevMax = 10, 85
+		s.ElevMax = 85
+		if s.ElevMin == 0 {
+			s.ElevMin = 10
+		}
 	}
 	return s
 }
