@@ -66,17 +66,7 @@ func BenchmarkStep128(b *testing.B) {
 // same scheme, on the same case in the same session (one core); ns/op is its best time per
 // solve over 3 repeats. It is skipped when python3 with numpy is not available.
 func BenchmarkNumpyBaseline(b *testing.B) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		b.Skip("python3 not found")
-	}
-	if exec.Command(py, "-c", "import numpy").Run() != nil {
-		if _, err := os.Stat("/usr/bin/python3"); err == nil && exec.Command("/usr/bin/python3", "-c", "import numpy").Run() == nil {
-			py = "/usr/bin/python3"
-		} else {
-			b.Skip("numpy not importable (Debian package python3-numpy)")
-		}
-	}
+	py := numpyPython(b)
 	out := filepath.Join(b.TempDir(), "w.npy")
 	re := regexp.MustCompile(`steps=(\d+) seconds=([0-9.]+)`)
 	b.ResetTimer()

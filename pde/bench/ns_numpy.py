@@ -5,7 +5,7 @@ Same scheme as devzhk/enkg-pytorch NavierStokes2d (Heun + Crank-Nicolson, 2/3 de
 dt = min(0.5h/max|u|, 0.5h^2/mu), h = 1/max(s1, s2)), written with numpy.fft on one core.
 The y-derivative of the nonlinear term uses L2 (the published code uses L1; equal on square domains).
 
-Usage: ns_numpy.py W0.npy OUT.npy [--T 1] [--Re 200] [--repeat 1] [--dt DT] [--no-forcing]
+Usage: ns_numpy.py W0.npy OUT.npy [--T 1] [--Re 200] [--repeat 1] [--dt DT] [--no-forcing] [--L1 L] [--L2 L]
 Prints: steps=<n> seconds=<best wall time of one solve>
 """
 import argparse
@@ -90,14 +90,17 @@ def main():
     ap.add_argument("--dt", type=float, default=0.0, help="fixed step (0: adaptive)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--no-forcing", action="store_true")
+    ap.add_argument("--L1", type=float, default=2 * math.pi, help="domain length along axis 0")
+    ap.add_argument("--L2", type=float, default=2 * math.pi, help="domain length along axis 1")
     a = ap.parse_args()
     w0 = np.load(a.w0).astype(np.float64)
     s1, s2 = w0.shape
     f = None
     if not a.no_forcing:
-        t2 = np.arange(s2) * (2 * math.pi / s2)
+        # Kolmogorov forcing -4cos(4*2*pi*y/L2) at y_j = j*L2/s2.
+        t2 = np.arange(s2) * (a.L2 / s2) * (2 * math.pi / a.L2)
         f = np.repeat((-4 * np.cos(4 * t2))[None, :], s1, axis=0)
-    ns = NS(s1, s2, Re=a.Re)
+    ns = NS(s1, s2, L1=a.L1, L2=a.L2, Re=a.Re)
     best = math.inf
     for _ in range(a.repeat):
         t0 = time.perf_counter()
