@@ -244,3 +244,33 @@ func TestMaxClosurePhasesFromMinimalSet(t *testing.T) {
 		}
 	}
 }
+
+// Log closure amplitudes of both sets recomputed from a plain (time, name, name) table with
+// the convention (12)(34)/(14)(23).
+func TestLogClosureAmplitudesFromNames(t *testing.T) {
+	o := refObservation(t)
+	vis := refComplex(t, "obs_vis_noiseless")
+	type key struct {
+		t    float64
+		a, b string
+	}
+	amp := map[key]float64{}
+	for k := range vis {
+		a, b := o.Stations[o.T1[k]], o.Stations[o.T2[k]]
+		amp[key{o.Time[k], a, b}] = cmplx.Abs(vis[k])
+		amp[key{o.Time[k], b, a}] = cmplx.Abs(vis[k])
+	}
+	for _, c := range []Count{Min, Max} {
+		q := o.Quadrangles(c)
+		got := make([]float64, q.Len())
+		q.LogClosureAmplitudes(got, nil, vis, o.Sigma, false)
+		for n, s := range q.T {
+			nm := func(i int) string { return o.Stations[s[i]] }
+			l := func(i, j int) float64 { return math.Log(amp[key{q.Time[n], nm(i), nm(j)}]) }
+			want := l(0, 1) + l(2, 3) - l(0, 3) - l(1, 2)
+			if math.Abs(got[n]-want) > 1e-12 {
+				t.Fatalf("%v quadrangle %d %v: %v, from names %v", c, n, s, got[n], want)
+			}
+		}
+	}
+}
