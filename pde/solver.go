@@ -76,13 +76,14 @@ type Solver struct {
 	dt         float64 // fixed step, 0 for adaptive
 	every      int
 	progress   func(float64)
-	forced     bool
 	h, mu      float64
 
 	plan *spectral.Plan
 
 	// Per-mode tables (length nx*nh) and per-row / per-column derivative factors.
 	gg     []float64 // G/Re
+	hgg    []float64 // ½·G/Re
+	inv    []float64 // 1/(1 + ½dt·G/Re) of the current step
 	invLap []float64 // 1/G, 1 at [0,0]
 	mask   []float64 // 2/3 dealiasing mask (0 or 1)
 	d1     []float64 // (2π/L1)·k1, Nyquist 0, length nx
@@ -90,7 +91,7 @@ type Solver struct {
 	e2     []float64 // the same for ∂/∂y of the nonlinear term (a separate table so that
 	// tests can emulate the published code's 2π/L1 there)
 
-	fh []complex128 // F[f], nil without forcing
+	fh []complex128 // F[f] (zeros without forcing: adding +0 changes no value)
 
 	// Workspaces.
 	wh, n1     []complex128
@@ -158,9 +159,9 @@ func NewSolver(nx, ny int, s *Settings) (*Solver, error) {
 	sv := &Solver{
 		nx: nx, ny: ny, nh: nh,
 		l1: set.L1, l2: set.L2, re: set.Re, dt: set.Dt, every: set.CheckEvery, progress: set.Progress,
-		forced: forcing != nil,
-		plan:   plan,
-		gg:     make([]float64, n), invLap: make([]float64, n), mask: make([]float64, n),
+		plan: plan,
+		gg:   make([]float64, n), hgg: make([]float64, n), inv: make([]float64, n),
+		invLap: make([]float64, n), mask: make([]float64, n), fh: make([]complex128, n),
 		d1: make([]float64, nx), d2: make([]float64, nh), e2: make([]float64, nh),
 		wh: make([]complex128, n), n1: make([]complex128, n),
 		cw: make([]complex128, n), cq: make([]complex128, n), cv: make([]complex128, n),
@@ -180,7 +181,6 @@ func NewSolver(nx, ny int, s *Settings) (*Solver, error) {
 			m = math.Max(m, math.Abs(f))
 		}
 		xi = math.Sqrt(m)
-		sv.fh = make([]complex128, n)
 		plan.Forward(sv.fh, forcing)
 	}
 	sv.mu = (1.0 / set.Re) * xi * math.Pow(set.L1/(2*math.Pi), 3.0/4.0) * math.Pow(set.L2/(2*math.Pi), 3.0/4.0)
@@ -217,6 +217,7 @@ func (s *Solver) tables() {
 			g := g1*(k1*k1) + g2*(k2*k2)
 			k := i*nh + j
 			s.gg[k] = rinv * g
+			s.hgg[k] = 0.5 * s.gg[k]
 			if k == 0 {
 				s.invLap[k] = 1
 			} else {
@@ -361,33 +362,29 @@ func (s *Solver) step(dt float64, adaptive bool) bool {
 	for i := 0; i < s.nx; i++ {
 		d1 := s.d1[i]
 		row := i * nh
-		wh, n1 := s.wh[row:row+nh], s.n1[row:row+nh]
-		gg, mask, il := s.gg[row:row+nh], s.mask[row:row+nh], s.invLap[row:row+nh]
-		cw, cq, cv := s.cw[row:row+nh], s.cq[row:row+nh], s.cv[row:row+nh]
-		var fh []complex128
-		if s.forced {
-			fh = s.fh[row : row+nh]
-		}
+		wh := s.wh[row : row+nh]
+		n := len(wh)
+		n1, fh, inv := s.n1[row:row+n], s.fh[row:row+n], s.inv[row:row+n]
+		hgg, gg, mask, il := s.hgg[row:row+n], s.gg[row:row+n], s.mask[row:row+n], s.invLap[row:row+n]
+		cw, cq, cv := s.cw[row:row+n], s.cq[row:row+n], s.cv[row:row+n]
+		d2, e2 := s.d2[:n], s.e2[:n]
 		for j, w := range wh {
-			a := s.d2[j]
+			// N1 = −i·(d1·F[u_x w] + e2·F[u_y w]) + F[f]
 			p, q := cq[j], cv[j]
-			// −i·(d1·P + a·Q) + F[f]
-			b := s.e2[j]
+			b := e2[j]
 			sr := d1*real(p) + b*real(q)
 			si := d1*imag(p) + b*imag(q)
-			nr, ni := si, -sr
-			if fh != nil {
-				nr += real(fh[j])
-				ni += imag(fh[j])
-			}
+			nr, ni := si+real(fh[j]), -sr+imag(fh[j])
 			n1[j] = complex(nr, ni)
-			hg := 0.5 * gg[j]
-			inv := 1 / (1.0 + hdt*gg[j])
-			tr := (real(w) + dt*(nr-hg*real(w))) * inv
-			ti := (imag(w) + dt*(ni-hg*imag(w))) * inv
+			hg := hgg[j]
+			iv := 1 / (1.0 + hdt*gg[j])
+			inv[j] = iv
+			tr := (real(w) + dt*(nr-hg*real(w))) * iv
+			ti := (imag(w) + dt*(ni-hg*imag(w))) * iv
 			dr, di := tr*mask[j], ti*mask[j]
 			cw[j] = complex(dr, di)
 			pr, pi := il[j]*dr, il[j]*di
+			a := d2[j]
 			cq[j] = complex(-a*pi, a*pr)
 			cv[j] = complex(d1*pi, -d1*pr)
 		}
@@ -398,42 +395,36 @@ func (s *Solver) step(dt float64, adaptive bool) bool {
 	for i := 0; i < s.nx; i++ {
 		d1 := s.d1[i]
 		row := i * nh
-		wh, n1 := s.wh[row:row+nh], s.n1[row:row+nh]
-		gg, mask, il := s.gg[row:row+nh], s.mask[row:row+nh], s.invLap[row:row+nh]
-		cw, cq, cv := s.cw[row:row+nh], s.cq[row:row+nh], s.cv[row:row+nh]
-		var fh []complex128
-		if s.forced {
-			fh = s.fh[row : row+nh]
-		}
-		var cqf, cvf []complex128
-		if adaptive {
-			cqf, cvf = s.cqf[row:row+nh], s.cvf[row:row+nh]
-		}
+		wh := s.wh[row : row+nh]
+		n := len(wh)
+		n1, fh, inv := s.n1[row:row+n], s.fh[row:row+n], s.inv[row:row+n]
+		hgg, mask, il := s.hgg[row:row+n], s.mask[row:row+n], s.invLap[row:row+n]
+		cw, cq, cv := s.cw[row:row+n], s.cq[row:row+n], s.cv[row:row+n]
+		d2, e2 := s.d2[:n], s.e2[:n]
 		for j, w := range wh {
-			a := s.d2[j]
 			p, q := cq[j], cv[j]
-			b := s.e2[j]
+			b := e2[j]
 			sr := d1*real(p) + b*real(q)
 			si := d1*imag(p) + b*imag(q)
-			nr, ni := si, -sr
-			if fh != nil {
-				nr += real(fh[j])
-				ni += imag(fh[j])
-			}
+			nr, ni := si+real(fh[j]), -sr+imag(fh[j])
 			m1 := n1[j]
-			hg := 0.5 * gg[j]
-			inv := 1 / (1.0 + hdt*gg[j])
-			wr := (real(w) + dt*(0.5*(real(m1)+nr)-hg*real(w))) * inv
-			wi := (imag(w) + dt*(0.5*(imag(m1)+ni)-hg*imag(w))) * inv
+			hg, iv := hgg[j], inv[j]
+			wr := (real(w) + dt*(0.5*(real(m1)+nr)-hg*real(w))) * iv
+			wi := (imag(w) + dt*(0.5*(imag(m1)+ni)-hg*imag(w))) * iv
 			wh[j] = complex(wr, wi)
 			sum += wr + wi
 			dr, di := wr*mask[j], wi*mask[j]
 			cw[j] = complex(dr, di)
 			pr, pi := il[j]*dr, il[j]*di
+			a := d2[j]
 			cq[j] = complex(-a*pi, a*pr)
 			cv[j] = complex(d1*pi, -d1*pr)
-			if cqf != nil {
-				pr, pi := il[j]*wr, il[j]*wi
+		}
+		if adaptive {
+			cqf, cvf := s.cqf[row:row+n], s.cvf[row:row+n]
+			for j, w := range wh {
+				pr, pi := il[j]*real(w), il[j]*imag(w)
+				a := d2[j]
 				cqf[j] = complex(-a*pi, a*pr)
 				cvf[j] = complex(d1*pi, -d1*pr)
 			}
