@@ -143,11 +143,17 @@ func (b *BlackHole) OutputDim() int { return b.layout.Dim }
 // Layout returns the named segments of the measurement vector.
 func (b *BlackHole) Layout() Layout { return b.layout }
 
-// Observation, Triangles, Quadrangles and DFT return the operator's parts.
+// Observation returns the observation the operator samples.
 func (b *BlackHole) Observation() *Observation { return b.obs }
-func (b *BlackHole) Triangles() *Triangles     { return b.tri }
+
+// Triangles returns the minimal closure-phase set of the layout.
+func (b *BlackHole) Triangles() *Triangles { return b.tri }
+
+// Quadrangles returns the minimal log-closure-amplitude set of the layout.
 func (b *BlackHole) Quadrangles() *Quadrangles { return b.quad }
-func (b *BlackHole) DFT() *DFT                 { return b.dft }
+
+// DFT returns the transform from images to visibilities.
+func (b *BlackHole) DFT() *DFT { return b.dft }
 
 // Sigma returns the thermal σ of each visibility in image units (not a copy).
 func (b *BlackHole) Sigma() []float64 { return b.sigma }
@@ -159,7 +165,9 @@ func (b *BlackHole) Unnormalize(dst, x []float64) {
 	}
 }
 
-// Forward writes G(x) into dst. It does not allocate.
+// Forward writes G(x) into dst. It does not allocate. An image with a zero visibility (e.g.
+// an empty image) has undefined log closure amplitudes: Forward then returns an error
+// wrapping operator.ErrNonFinite.
 func (b *BlackHole) Forward(ctx context.Context, dst, x []float64) error {
 	if err := operator.CheckDims(b, dst, x); err != nil {
 		return err
@@ -167,14 +175,22 @@ func (b *BlackHole) Forward(ctx context.Context, dst, x []float64) error {
 	if err := operator.CheckFinite("black-hole image", x); err != nil {
 		return err
 	}
-	b.forward(dst, x, b.w, b.img, b.vis)
+	if err := b.forward(dst, x, b.w, b.img, b.vis); err != nil {
+		return err
+	}
 	return ctx.Err()
 }
 
-func (b *BlackHole) forward(dst, x []float64, w *Workspace, img []float64, vis []complex128) {
+func (b *BlackHole) forward(dst, x []float64, w *Workspace, img []float64, vis []complex128) error {
 	b.Unnormalize(img, x)
 	b.dft.Forward(vis, img, w)
 	b.measure(dst, vis, img)
+	for i, v := range b.layout.LogCAmp.Of(dst) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("interferometry: log closure amplitude %d of the image is %v (a zero visibility): %w", i, v, operator.ErrNonFinite)
+		}
+	}
+	return nil
 }
 
 // measure fills y from visibilities and the image (image units); it overwrites vis.
@@ -226,7 +242,9 @@ func (b *BlackHole) ForwardBatch(ctx context.Context, dst, x *mat.Dense, workers
 			}
 		}
 		p := b.pool[wk]
-		b.forward(yr.Data[i*yr.Stride:i*yr.Stride+dn], xi, p.w, p.img, p.vis)
+		if err := b.forward(yr.Data[i*yr.Stride:i*yr.Stride+dn], xi, p.w, p.img, p.vis); err != nil {
+			return fmt.Errorf("image %d: %w", i, err)
+		}
 		return nil
 	})
 }

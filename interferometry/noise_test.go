@@ -2,11 +2,13 @@ package interferometry
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/cmplx"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
 	"gonum.org/v1/gonum/mat"
 )
@@ -218,6 +220,12 @@ func TestBlackHoleForward(t *testing.T) {
 	}
 	if err := b.Forward(context.Background(), y, x[:10]); err == nil {
 		t.Error("wrong image length accepted")
+	}
+	for i := range x {
+		x[i] = -1 // an empty image: zero visibilities
+	}
+	if err := b.Forward(context.Background(), y, x); !errors.Is(err, operator.ErrNonFinite) {
+		t.Errorf("empty image: %v, want ErrNonFinite", err)
 	}
 }
 
