@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/enkg-go/enkg/datasets"
+)
+
+func solveWriteConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const solveTestConfig = `
+problem: {kind: linear-gaussian, size: 16, stride: 2, noise: 0.05}
+prior: {kind: gaussian, variance: 1}
+truth: {seed: 3}
+algorithm:
+  name: enkg
+  enkg: {members: 32, steps: 10, updates: 1, scale: 1}
+`
+
+func TestSolveWritesOutputs(t *testing.T) {
+	cfg := solveWriteConfig(t, solveTestConfig)
+	out := t.TempDir()
+	o := solveOptions{config: cfg, out: out, sets: []string{"algorithm.enkg.members=24", "seed=5"}}
+	if err := runSolve(context.Background(), o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"config.yaml", "metrics.json", "ensemble.npy", "mean.npy", "std.npy", "truth.npy",
+		"observation.npy", "truth.png", "observation.png", "mean.png", "std.png", "error.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	ens, err := datasets.LoadNPY(filepath.Join(out, "ensemble.npy"))
+	if err != nil || len(ens.Shape) != 3 || ens.Shape[0] != 24 || ens.Shape[1] != 16 {
+		t.Errorf("ensemble.npy shape %v (err %v), want (24, 16, 16)", ens.Shape, err)
+	}
+	obs, _ := datasets.LoadNPY(filepath.Join(out, "observation.npy"))
+	if len(obs.Shape) != 2 || obs.Shape[0] != 8 {
+		t.Errorf("observation shape %v", obs.Shape)
+	}
+	var m struct {
+		Members int                   `json:"members"`
+		Metrics map[string]float64    `json:"metrics"`
+		Counts  struct{ Forward int } `json:"counts"`
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "metrics.json"))
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Members != 24 || m.Counts.Forward == 0 {
+		t.Errorf("metrics.json: %s", b)
+	}
+	for _, k := range []string{"rel_l2", "psnr", "rel_l2_to_posterior_mean", "data_misfit_of_mean"} {
+		if _, ok := m.Metrics[k]; !ok {
+			t.Errorf("metrics.json lacks %s", k)
+		}
+	}
+	// The resolved config reproduces the run and shows the overrides.
+	res, _ := os.ReadFile(filepath.Join(out, "config.yaml"))
+	if !strings.Contains(string(res), "members: 24") || !strings.Contains(string(res), "seed: 5") {
+		t.Errorf("config.yaml not resolved:\n%s", res)
+	}
+	out2 := t.TempDir()
+	if err := runSolve(context.Background(), solveOptions{config: filepath.Join(out, "config.yaml"), out: out2}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := datasets.LoadNPY(filepath.Join(out, "mean.npy"))
+	c, _ := datasets.LoadNPY(filepath.Join(out2, "mean.npy"))
+	for i := range a.Data {
+		if a.Data[i] != c.Data[i] {
+			t.Fatal("rerunning the resolved config.yaml gives a different mean")
+		}
+	}
+}
+
+func TestSolveRejectsBadConfigs(t *testing.T) {
+	for name, c := range map[string]struct {
+		text string
+		sets []string
+		want string
+	}{
+		"unknown key":     {solveTestConfig + "bogus: 1\n", nil, "bogus"},
+		"unknown nested":  {solveTestConfig, []string{"algorithm.enkg.memebers=3"}, "memebers"},
+		"J = 1":           {solveTestConfig, []string{"algorithm.enkg.members=1"}, "at least 2"},
+		"bad algorithm":   {solveTestConfig, []string{"algorithm.name=foo"}, "unknown name"},
+		"bad problem":     {solveTestConfig, []string{"problem.kind=foo"}, "unknown kind"},
+		"bad set":         {solveTestConfig, []string{"novalue"}, "key=value"},
+		"dps on ns":       {solveTestConfig, []string{"problem.kind=navier-stokes", "prior.kind=grf", "algorithm.name=dps"}, "Adjointer"},
+		"negative noise":  {solveTestConfig, []string{"problem.noise=-1"}, "noise"},
+		"truth bad shape": {solveTestConfig, []string{"truth.file=" + filepath.Join("testdata", "nope.npy")}, "truth"},
+	} {
+		cfg := solveWriteConfig(t, c.text)
+		err := runSolve(context.Background(), solveOptions{config: cfg, out: t.TempDir(), sets: c.sets}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", name, err, c.want)
+		}
+	}
+}
