@@ -67,6 +67,7 @@ type GRF struct {
 	plan     *CPlan
 	buf      []complex128
 	xi       []float64
+	workers  []*GRF // per-worker scratch of SampleBatch, created on first use
 }
 
 // NewGRF returns a sampler for nx×ny fields (any positive sizes).
@@ -160,6 +161,8 @@ func (g *GRF) Sample(dst []float64, r *rand.Rand) {
 
 // SampleBatch fills dst (length k·nx·ny, k fields back to back) with k fields; field m
 // draws from rng.Stream(seed, m), so the result does not depend on workers (≤ 0: GOMAXPROCS).
+// Per-worker scratch is kept for later calls (allocated once). Like every GRF method it
+// must not run concurrently with other calls on g.
 func (g *GRF) SampleBatch(ctx context.Context, dst []float64, seed uint64, workers int) error {
 	n := g.nx * g.ny
 	if len(dst)%n != 0 {
@@ -170,16 +173,14 @@ func (g *GRF) SampleBatch(ctx context.Context, dst []float64, seed uint64, worke
 	if k == 0 {
 		return nil
 	}
-	scratch := make([]*GRF, workers)
-	for w := range scratch {
-		c := *g
-		c.plan, _ = NewCPlan(g.nx, g.ny)
-		c.buf = make([]complex128, n)
-		c.xi = make([]float64, 2*n)
-		scratch[w] = &c
+	for len(g.workers) < workers {
+		c := &GRF{nx: g.nx, ny: g.ny, settings: g.settings, sqrtEig: g.sqrtEig,
+			buf: make([]complex128, n), xi: make([]float64, 2*n)}
+		c.plan, _ = NewCPlan(g.nx, g.ny) // sizes already validated
+		g.workers = append(g.workers, c)
 	}
 	return parallel.For(ctx, k, workers, func(w, m int) error {
-		scratch[w].Sample(dst[m*n:(m+1)*n], rng.Stream(seed, m))
+		g.workers[w].Sample(dst[m*n:(m+1)*n], rng.Stream(seed, m))
 		return nil
 	})
 }

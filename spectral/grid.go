@@ -46,6 +46,9 @@ type Grid struct {
 	// k1² + k2² ≤ (nx/3)² + (ny/3)² in integer wavenumbers (k1 = −nx/2 at Nyquist,
 	// k2 = 0…ny/2), else 0; and Dealias[0] = 0 (the mean is removed).
 	Dealias []float64
+
+	shells  []int32 // shell index of every half-spectrum mode (EnergySpectrum)
+	nShells int
 }
 
 // NewGrid returns the wavenumber grids of an nx×ny field on [0, l1)×[0, l2). Sizes must be
@@ -90,6 +93,14 @@ func NewGrid(nx, ny int, l1, l2 float64) (*Grid, error) {
 		}
 	}
 	g.Dealias[0] = 0
+	g.shells = make([]int32, nx*nyh)
+	for i := 0; i < nx; i++ {
+		for j := 0; j < nyh; j++ {
+			s := g.shell(i, j)
+			g.shells[i*nyh+j] = int32(s)
+			g.nShells = max(g.nShells, s+1)
+		}
+	}
 	return g, nil
 }
 
@@ -156,17 +167,7 @@ func (g *Grid) ApplyDealias(dst, src []complex128) {
 
 // NumShells returns the number of shells EnergySpectrum fills for this grid:
 // the largest shell index of the half spectrum plus one.
-func (g *Grid) NumShells() int {
-	m := 0
-	for i := 0; i < g.Nx; i++ {
-		for j := 0; j < g.NyHalf; j++ {
-			if s := g.shell(i, j); s > m {
-				m = s
-			}
-		}
-	}
-	return m + 1
-}
+func (g *Grid) NumShells() int { return g.nShells }
 
 // shell returns round(|κ|/Δκ) for κ = (2π k1/L1, 2π k2/L2), Δκ = 2π/max(L1, L2), with the
 // Nyquist entries at k1 = −nx/2 and k2 = ny/2.
@@ -198,18 +199,20 @@ func (g *Grid) EnergySpectrum(dst []float64, F []complex128) {
 		dst[i] = 0
 	}
 	norm := 1 / (float64(g.Nx*g.Ny) * float64(g.Nx*g.Ny))
+	nyh := g.NyHalf
 	for i := 0; i < g.Nx; i++ {
-		for j := 0; j < g.NyHalf; j++ {
-			s := g.shell(i, j)
+		row := F[i*nyh : (i+1)*nyh]
+		sh := g.shells[i*nyh : (i+1)*nyh]
+		for j, v := range row {
+			s := int(sh[j])
 			if s >= len(dst) {
 				continue
 			}
-			v := F[i*g.NyHalf+j]
-			w := 1.0 // k2 = 0 and ny/2 appear once in the full spectrum, others twice
+			w := norm // k2 = 0 and ny/2 appear once in the full spectrum, the others twice
 			if j != 0 && j != g.Ny/2 {
-				w = 2
+				w = 2 * norm
 			}
-			dst[s] += 0.5 * w * (real(v)*real(v) + imag(v)*imag(v)) * norm
+			dst[s] += 0.5 * w * (real(v)*real(v) + imag(v)*imag(v))
 		}
 	}
 }

@@ -7,7 +7,10 @@ import (
 	"math"
 	"math/cmplx"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/enkg-go/enkg/spectral"
 )
@@ -110,5 +113,60 @@ func BenchmarkFFTW(b *testing.B) {
 			copy(fb.cbuf, F)
 			fftwLoop(fb, true, false, nil, b.N)
 		})
+	}
+}
+
+// minPerOp is the smallest wall time per call of f over batches of n calls (interference
+// on a busy machine only adds time); fn receives the batch size.
+func minPerOp(batches, n int, fn func(n int)) time.Duration {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	fn(1)
+	best := time.Duration(1 << 62)
+	for b := 0; b < batches; b++ {
+		t0 := time.Now()
+		fn(n)
+		if d := time.Since(t0) / time.Duration(n); d < best {
+			best = d
+		}
+	}
+	return best
+}
+
+// TestSpeedReport prints pure Go vs FFTW (through spectral.Plan, and called from C) as
+// minima over batches. Run with ENKG_LONG=1 go test -tags fftw -run SpeedReport -v ./spectral/fftw
+func TestSpeedReport(t *testing.T) {
+	if os.Getenv("ENKG_LONG") == "" {
+		t.Skip("set ENKG_LONG=1 to print the speed report")
+	}
+	for _, n := range []int{64, 128, 256} {
+		r := rand.New(rand.NewPCG(1, 2))
+		f := randReal(r, n*n)
+		F := make([]complex128, n*(n/2+1))
+		p, _ := spectral.NewPlan(n, n)
+		g, _ := spectral.NewPurePlan(n, n)
+		fb, _ := NewReal(n, n)
+		copy(fb.rbuf, f)
+		p.Forward(F, f)
+		reps := max(1, 200*64*64/(n*n))
+		loop := func(f func()) func(int) {
+			return func(k int) {
+				for i := 0; i < k; i++ {
+					f()
+				}
+			}
+		}
+		goF := minPerOp(30, reps, loop(func() { g.Forward(F, f) }))
+		plF := minPerOp(30, reps, loop(func() { p.Forward(F, f) }))
+		cF := minPerOp(30, reps, func(k int) { fftwLoop(fb, false, false, nil, k) })
+		goI := minPerOp(30, reps, loop(func() { g.Inverse(f, F) }))
+		plI := minPerOp(30, reps, loop(func() { p.Inverse(f, F) }))
+		cIc := minPerOp(30, reps, func(k int) { fftwLoop(fb, true, true, F, k) })
+		copy(fb.cbuf, F)
+		cI := minPerOp(30, reps, func(k int) { fftwLoop(fb, true, false, nil, k) })
+		t.Logf("%3d² r2c: go %v, fftw-plan %v, C fftw %v → go/C %.2f, plan/C %.2f", n, goF, plF, cF,
+			float64(goF)/float64(cF), float64(plF)/float64(cF))
+		t.Logf("%3d² c2r: go %v, fftw-plan %v, C fftw %v (with input copy %v) → go/C %.2f (%.2f), plan/C %.2f (%.2f)",
+			n, goI, plI, cI, cIc, float64(goI)/float64(cI), float64(goI)/float64(cIc), float64(plI)/float64(cI), float64(plI)/float64(cIc))
 	}
 }
