@@ -119,7 +119,7 @@ func ReadNPY(r io.Reader) (*Array, error) {
 func readNPY(r io.Reader, avail int64) (*Array, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
-		br = bufio.NewReaderSize(r, 1<<16)
+		br = bufio.NewReader(r) // large reads bypass the buffer
 	}
 	h, hbytes, err := readHeader(br)
 	if err != nil {
