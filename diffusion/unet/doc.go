@@ -1,3 +1,65 @@
-// Package unet runs the EDM diffusion U-Nets (NVlabs/edm training/networks.py, as used by
-// EnKG and InverseBench) in Go from exported PyTorch weights.
+// Package unet runs the EDM diffusion U-Nets — SongUNet (DDPM++) and DhariwalUNet (ADM)
+// from NVlabs/edm training/networks.py, as EnKG and InverseBench use them as priors —
+// in Go, from weights exported from PyTorch (tools/export_weights.py), as a
+// diffusion.Denoiser.
+//
+// # Preconditioning (models/precond.py)
+//
+// The denoiser wraps the network F:
+//
+//	D(x; σ) = c_skip(σ)·x + c_out(σ)·F(c_in(σ)·x; c_noise(σ))
+//
+//	EDMPrecond: c_skip = σd²/(σ²+σd²), c_out = σ·σd/√(σ²+σd²), c_in = 1/√(σd²+σ²), c_noise = ln(σ)/4
+//	VPPrecond:  c_skip = 1, c_out = −σ, c_in = 1/√(σ²+1), c_noise = (M−1)·σ⁻¹(σ),
+//	            σ⁻¹(σ) = (√(β_min² + 2β_d·ln(1+σ²)) − β_min)/β_d
+//	VEPrecond:  c_skip = 1, c_out = σ, c_in = 1, c_noise = ln(σ/2)
+//
+// (σd = sigma_data = 0.5; β_d = 19.9, β_min = 0.1, M = 1000.) The coefficients are
+// evaluated in float32 in torch's order: VP's c_noise reaches ~855, where a float32 ulp
+// (6e-5) passes straight through cos/sin of the noise embedding. σ is not clamped.
+//
+// # Network
+//
+// Noise embedding: PositionalEmbedding [cos(t·f_i) | sin(t·f_i)], f_i = 10⁻⁴^(i/(n/2 − e)),
+// n = model_channels (e = 1 and the halves swapped to [sin | cos] in SongUNet, e = 0 in
+// DhariwalUNet); emb = SiLU(W₁·SiLU(W₀·embedding + b₀) + b₁), SiLU(z) = z·sigmoid(z).
+//
+// UNetBlock(x, emb): h = conv0(SiLU(GN0(x))) (conv0 carries the block's 2× up/down
+// resampling); p = affine(emb); h = SiLU(GN1(h)·(1 + p_scale) + p_shift) (DhariwalUNet,
+// adaptive scale) or SiLU(GN1(h + p)) (SongUNet); h = conv1(h); x = (h + skip(x))·s with
+// s = 1 (DhariwalUNet) or √½ (SongUNet), skip the identity or a resampling (and, when the
+// channels change or in SongUNet, a 1×1 conv). With attention (heads H, d = C/H): q, k, v
+// from the 1×1 conv qkv(GN2(x)) with channel h·3d + 3c + j holding (q, k, v)[j] of head h,
+// channel c; a = softmax(qᵀk/√d)·v; x = (proj(a) + x)·s. GroupNorm uses min(32, C/4) groups
+// with eps 1e-5 (DhariwalUNet) or 1e-6 (SongUNet).
+//
+// Conv2d is EDM's with fused_resample=False: nearest 2× upsampling (conv_transpose2d with
+// 4·f) or 2×2 average pooling (f = outer(filter)/sum², filter [1,1]), then a k×k
+// cross-correlation with zero padding k/2, then the bias. The encoder pushes every module
+// output on a stack; each decoder block whose input width differs concatenates [x, pop()].
+// The output is conv(SiLU(GN(x))) (DhariwalUNet out_norm/out_conv, SongUNet aux_norm/aux_conv).
+//
+// Supported: DhariwalUNet with every constructor option except class labels; SongUNet in
+// its DDPM++ form (positional embedding, standard encoder and decoder, any even FIR filter)
+// — the configurations of the published EnKG priors. NCSN++ options (fourier embedding,
+// skip/residual encoder, skip decoder) and label_dim > 0 are rejected with an error.
+//
+// # Weights and description
+//
+// Weights are the PyTorch state_dict in an .npz (names with or without the wrapper's
+// "model." prefix); every tensor is checked against the architecture (missing, unexpected,
+// mis-shaped or non-finite → an error naming it). The description is our JSON (Spec, format
+// "enkg-unet/1", written by tools/export_weights.py) or the reference generator's
+// <case>_config.json. Spec.Normalization maps user space to model space (x_model =
+// (x − mean)/std, σ_model = σ/std).
+//
+// # Evaluation
+//
+// The network runs in float32 (as the PyTorch model); the interface is float64. Convolutions
+// are a blocked GEMM (weights packed once at load, the im2col matrix packed panel by panel
+// straight from the image, an AVX2+FMA 6×16 micro-kernel on amd64, portable Go elsewhere;
+// build tag purego forces the Go kernels). A batch of at least Workers images runs one image
+// per goroutine; smaller batches split each convolution's pixels over the goroutines. All
+// activations live in per-goroutine workspaces kept between calls, so repeated calls do not
+// allocate them again. Results do not depend on the number of workers.
 package unet

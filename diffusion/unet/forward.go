@@ -56,7 +56,7 @@ type workspace struct {
 	aff     []float32
 	packB   [][]float32
 	threads int
-	ctx     context.Context
+	src     bSource // the B operand of the current GEMM (kept here so it does not escape)
 	hook    Hook
 }
 
@@ -143,8 +143,8 @@ func (c *conv2d) apply(ws *workspace, dst, x []float32, h, w int) {
 	} else {
 		clear(d)
 	}
-	src := bSource{in: x, h: h, w: w, k: c.k}
-	ws.gemm(d, c.ap, c.cout, c.cin*c.k*c.k, &src, hw)
+	ws.src = bSource{in: x, h: h, w: w, k: c.k}
+	ws.gemm(d, c.ap, c.cout, c.cin*c.k*c.k, &ws.src, hw)
 	ws.ar.release(mk)
 }
 
@@ -222,7 +222,8 @@ func (b *block) attention(ws *workspace, x []float32, hw int) {
 		// logits (hw×hw) = Qᵀ·K: Qᵀ[t][c] = qkv[base + 3c·hw + t], K[c][s] = qkv[base + (3c+1)·hw + s]
 		packAStrided(apq, qkv[base:], hw, d, 1, 3*hw)
 		clear(lg)
-		ws.gemm(lg, apq, hw, d, &bSource{in: qkv[base+hw:], h: 1, w: hw, k: 1, cs: 3 * hw}, hw)
+		ws.src = bSource{in: qkv[base+hw:], h: 1, w: hw, k: 1, cs: 3 * hw}
+		ws.gemm(lg, apq, hw, d, &ws.src, hw)
 		for t := 0; t < hw; t++ {
 			row := lg[t*hw : (t+1)*hw]
 			mx := float32(math.Inf(-1))
@@ -245,7 +246,8 @@ func (b *block) attention(ws *workspace, x []float32, hw int) {
 		packAStrided(apv, qkv[base+2*hw:], d, hw, 3*hw, 1)
 		o := a[h*d*hw : (h+1)*d*hw]
 		clear(o)
-		ws.gemm(o, apv, d, hw, &bSource{in: pt, h: 1, w: hw, k: 1}, hw)
+		ws.src = bSource{in: pt, h: 1, w: hw, k: 1}
+		ws.gemm(o, apv, d, hw, &ws.src, hw)
 	}
 	pr := qkv[:C*hw]
 	b.proj.apply(ws, pr, a, 1, hw)

@@ -135,13 +135,13 @@ func (s *bSource) pack(dst []float32, p0, kb, j0, nb int) {
 	}
 }
 
-// packBSize is the scratch length gemm needs for packing B.
-const packBSize = kc * nc
+// packBSize is the scratch length gemmCols needs: the packed B block and an edge tile.
+const packBSize = kc*nc + mr*nr
 
 // gemmCols computes C[:, j0:j0+n] += A·B[:, j0:j0+n] for the packed A (M×K) and the
 // implicit B; C is M×ldc row-major. bp is scratch of length ≥ packBSize.
 func gemmCols(c []float32, ldc int, ap []float32, m, k int, src *bSource, j0, n int, bp []float32) {
-	var tile [mr * nr]float32
+	tile := bp[kc*nc : kc*nc+mr*nr] // not a local array: it would escape through kernel
 	mpan := (m + mr - 1) / mr
 	for jc := j0; jc < j0+n; jc += nc {
 		nb := min(nc, j0+n-jc)
@@ -160,8 +160,8 @@ func gemmCols(c []float32, ldc int, ap []float32, m, k int, src *bSource, j0, n 
 						kernel(kb, a, b, c[ip*mr*ldc+col:], ldc)
 						continue
 					}
-					tile = [mr * nr]float32{}
-					kernel(kb, a, b, tile[:], nr)
+					clear(tile)
+					kernel(kb, a, b, tile, nr)
 					for r := 0; r < rows; r++ {
 						cr := c[(ip*mr+r)*ldc+col : (ip*mr+r)*ldc+col+cols]
 						for t := range cr {

@@ -202,6 +202,9 @@ func (s *Spec) Validate() error {
 		if p.SigmaData == 0 {
 			p.SigmaData = 0.5
 		}
+		if p.SigmaMax == 0 {
+			p.SigmaMax = math.Inf(1) // EDMPrecond's default; not used by the forward pass
+		}
 		if !(p.SigmaData > 0) || math.IsInf(p.SigmaData, 0) {
 			return fmt.Errorf("unet: sigma_data %v must be positive", p.SigmaData)
 		}
@@ -415,9 +418,16 @@ func LoadSpec(path string) (*Spec, error) {
 	return s, nil
 }
 
-// MarshalJSON-friendly copy with the format set.
+// describe returns a copy ready for JSON, with the format set.
 func (s Spec) describe() Spec {
 	s.Format = FormatVersion
+	// JSON has no infinity: an unbounded range is written as absent
+	if math.IsInf(s.Precond.SigmaMax, 0) {
+		s.Precond.SigmaMax = 0
+	}
+	if math.IsInf(s.Precond.SigmaMin, 0) {
+		s.Precond.SigmaMin = 0
+	}
 	return s
 }
 
