@@ -105,3 +105,59 @@ func TestGRFBadSettings(t *testing.T) {
 		t.Error("NewGRF size 0: want error")
 	}
 }
+
+// TestGRFNonSquareNaive re-derives GaussianRF2d's constructor and sample for non-square,
+// odd-sized grids with L1 ≠ L2 straight from its definition (torch.arange lists with
+// Python floor division, the half-plane mask, Im of a naive inverse DFT) and compares.
+func TestGRFNonSquareNaive(t *testing.T) {
+	for _, c := range []struct {
+		nx, ny int
+		s      GRFSettings
+	}{
+		{6, 10, GRFSettings{Alpha: 3, Tau: 2, Sigma: 1.5, L1: 1, L2: 3}},
+		{5, 8, GRFSettings{Alpha: 2.5, Tau: 7, L1: 2 * math.Pi, L2: 4}},
+		{7, 3, GRFSettings{Alpha: 2, Tau: 1}},
+	} {
+		g, err := NewGRF(c.nx, c.ny, c.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := g.Settings()
+		pyFreq := func(n int) []float64 { // cat(arange(0, n//2), arange(-n//2, 0)) with floor division
+			var k []float64
+			for i := 0; i < n/2; i++ {
+				k = append(k, float64(i))
+			}
+			for i := int(math.Floor(-float64(n) / 2)); i < 0; i++ {
+				k = append(k, float64(i))
+			}
+			return k
+		}
+		k1s, k2s := pyFreq(c.nx), pyFreq(c.ny)
+		if len(k1s) != c.nx || len(k2s) != c.ny {
+			t.Fatalf("frequency list lengths %d, %d", len(k1s), len(k2s))
+		}
+		n := c.nx * c.ny
+		xi := make([]float64, 2*n)
+		rng.Normal(xi, rng.New(uint64(n)))
+		coef := make([]complex128, n)
+		for i, k1 := range k1s {
+			for j, k2 := range k2s {
+				e := float64(n) * s.Sigma * math.Sqrt(2/(s.L1*s.L2)) *
+					math.Pow(4*math.Pi*math.Pi/(s.L1*s.L1)*k1*k1+4*math.Pi*math.Pi/(s.L2*s.L2)*k2*k2+s.Tau*s.Tau, -s.Alpha/2)
+				if (i == 0 && j == 0) || (k1+k2 <= 0 && (k1+k2 != 0 || k1 <= 0)) {
+					e = 0
+				}
+				coef[i*c.ny+j] = complex(e*xi[2*(i*c.ny+j)], e*xi[2*(i*c.ny+j)+1])
+			}
+		}
+		want := naiveFFT2(coef, c.nx, c.ny, 1)
+		got := make([]float64, n)
+		g.FromNormals(got, xi)
+		for i := range got {
+			if d := math.Abs(got[i] - imag(want[i])/float64(n)); d > 1e-12*(1+math.Abs(got[i])) {
+				t.Fatalf("%d×%d %+v: index %d: got %g want %g", c.nx, c.ny, c.s, i, got[i], imag(want[i])/float64(n))
+			}
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 // and odd samples (the real-to-complex half-length trick). Both axes run as "vector"
 // Stockham passes over whole rows (the array is transposed between them), so every inner
 // loop is long and unit-stride; on amd64 with AVX2+FMA those loops are assembly kernels
-// handling two complex values per instruction (see plan2.go and fft_amd64.s).
+// handling two complex values per instruction (see realfft.go and fft_amd64.s).
 type Plan struct {
 	nx, ny, nyh, m int
 	rowF, colF     *cfft
