@@ -35,6 +35,7 @@ type dataNSOptions struct {
 	workers   int
 	float32   bool
 	deflate   int
+	checksum  bool
 	overwrite bool
 	quiet     bool
 }
@@ -87,6 +88,7 @@ Read it in Python with:  h5py.File("ns.h5")["fields"][i]`,
 	f.IntVar(&o.workers, "workers", 0, "parallel workers (0: all cores)")
 	f.BoolVar(&o.float32, "float32", false, "store float32 (half the size)")
 	f.IntVar(&o.deflate, "deflate", 0, "shuffle+deflate compression level 1–9 (0: none; turbulent fields compress little)")
+	f.BoolVar(&o.checksum, "checksum", true, "Fletcher-32 checksum per member, so corruption is detected on read")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace an existing --out instead of resuming it")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	dataCmd.AddCommand(ns)
@@ -172,7 +174,7 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		f, err = h5.Create(o.out, o.n, o.res, o.res, &h5.Settings{Float32: o.float32, Deflate: o.deflate, Overwrite: o.overwrite})
+		f, err = h5.Create(o.out, o.n, o.res, o.res, &h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite})
 		if err != nil {
 			return fmt.Errorf("data ns: %w", err)
 		}

@@ -193,6 +193,8 @@ herr_t enkg_set_extent(hid_t dset, int rank, hsize_t d0, hsize_t d1, hsize_t d2)
 
 herr_t enkg_set_shuffle(hid_t plist) { return H5Pset_shuffle(plist); }
 
+herr_t enkg_set_fletcher32(hid_t plist) { return H5Pset_fletcher32(plist); }
+
 herr_t enkg_flush(hid_t obj) { return H5Fflush(obj, H5F_SCOPE_LOCAL); }
 // enkg_silence turns off HDF5's automatic error printing for the calling thread (the
 // setting is per thread in thread-safe builds); errors are returned as Go errors instead.

@@ -14,6 +14,7 @@ herr_t enkg_attr_write(hid_t loc, const char *name, int kind, const void *data, 
 long enkg_attr_names(hid_t loc, char *buf, size_t cap);
 herr_t enkg_set_extent(hid_t dset, int rank, hsize_t d0, hsize_t d1, hsize_t d2);
 herr_t enkg_set_shuffle(hid_t plist);
+herr_t enkg_set_fletcher32(hid_t plist);
 herr_t enkg_flush(hid_t obj);
 void enkg_silence(void);
 

@@ -11,7 +11,9 @@
 // chunked one member per chunk, (1, Nx, Ny), so reading or writing member i touches one
 // chunk, and its first axis is extendable (Append). Deflate compression with the byte-
 // shuffle filter is optional (Settings.Deflate): smooth fields compress, turbulent float64
-// fields barely do, so it is off by default.
+// fields barely do (NS vorticity at 64²: −9 % for float64, −14 % for float32, at ~20× the
+// write time), so it is off by default. Settings.Checksum adds HDF5's Fletcher-32 filter,
+// so that a corrupted chunk is an error on read rather than silently wrong numbers.
 //
 // Beside it, a uint8 dataset "<name>_done" of shape (N,) marks the members written:
 // WriteMember writes member i, then sets done[i] = 1 and flushes the file, so an
@@ -56,6 +58,9 @@ type Settings struct {
 	// Deflate is the zlib level 1–9 of the byte-shuffle + deflate filter; 0 (default)
 	// stores chunks uncompressed.
 	Deflate int
+	// Checksum adds HDF5's Fletcher-32 filter: every chunk carries a checksum, so a
+	// corrupted member is reported by ReadMember instead of returning wrong numbers.
+	Checksum bool
 	// Overwrite replaces an existing file; by default Create refuses to.
 	Overwrite bool
 }
@@ -132,6 +137,9 @@ func (fl *File) create(s *Settings) error {
 		if err := dcpl.SetDeflate(s.Deflate); err != nil {
 			return errHDF5("deflate filter")
 		}
+	}
+	if s.Checksum && C.enkg_set_fletcher32(C.hid_t(dcpl.ID())) < 0 {
+		return errHDF5("checksum filter")
 	}
 	ds, err := fl.f.CreateDatasetWith(fl.name, ftype, space, dcpl)
 	if err != nil {

@@ -1,7 +1,9 @@
 package h5
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -158,6 +160,54 @@ func TestSettings(t *testing.T) {
 		t.Errorf("file sizes: plain %d, float32 %d, deflate %d", plain, f32, defl)
 	}
 	t.Logf("3 members of 64²: plain %d B, float32 %d B, deflate-6 %d B", plain, f32, defl)
+}
+
+// TestChecksum corrupts one byte of a member's data: with Settings.Checksum the read
+// fails; without, it silently returns a different field (why the option exists).
+func TestChecksum(t *testing.T) {
+	const nx, ny = 16, 16
+	for _, sum := range []bool{true, false} {
+		p := filepath.Join(t.TempDir(), "c.h5")
+		f, err := Create(p, 2, nx, ny, &Settings{Checksum: sum})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if err := f.WriteMember(i, member(i, nx, ny)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+		raw, _ := os.ReadFile(p)
+		// Find member 1's bytes (its first value, 1.0, as little-endian float64 followed
+		// by the second) and flip a bit in the middle of the chunk.
+		var pat []byte
+		for _, v := range member(1, nx, ny)[:2] {
+			pat = binary.LittleEndian.AppendUint64(pat, math.Float64bits(v))
+		}
+		at := bytes.Index(raw, pat)
+		if at < 0 {
+			t.Fatal("member 1 not found in the file")
+		}
+		raw[at+8*nx*ny/2] ^= 0x10
+		os.WriteFile(p, raw, 0o644)
+		f, err = Open(p, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := make([]float64, nx*ny)
+		err = f.ReadMember(dst, 1)
+		f.Close()
+		if sum {
+			if err == nil || !strings.Contains(err.Error(), "reading member 1") {
+				t.Errorf("checksum: corrupted member read without error")
+			} else {
+				t.Logf("checksum: %v", err)
+			}
+		} else if err != nil || equalBits(dst, member(1, nx, ny)) {
+			t.Errorf("no checksum: err %v, unchanged %v", err, equalBits(dst, member(1, nx, ny)))
+		}
+	}
 }
 
 func TestAppend(t *testing.T) {
@@ -548,10 +598,13 @@ func BenchmarkMember(b *testing.B) {
 		fields[i] = member(i, nx, ny)
 	}
 	dir := b.TempDir()
-	for _, s := range []Settings{{}, {Deflate: 4}} {
+	for _, s := range []Settings{{}, {Checksum: true}, {Deflate: 4}} {
 		label := "h5"
-		if s.Deflate > 0 {
+		switch {
+		case s.Deflate > 0:
 			label = "h5_deflate4"
+		case s.Checksum:
+			label = "h5_checksum"
 		}
 		p := filepath.Join(dir, label+".h5")
 		f, err := Create(p, n, nx, ny, &s)
