@@ -138,6 +138,18 @@ func (f *cfft) transform(dst, src, work, tmp []complex128, v int, inv bool) {
 			} else {
 				radix2(out, in, st.m, s, st.fwd)
 			}
+		case 3:
+			if inv {
+				radix3(out, in, st.m, s, st.inv, true)
+			} else {
+				radix3(out, in, st.m, s, st.fwd, false)
+			}
+		case 5:
+			if inv {
+				radix5(out, in, st.m, s, st.inv, true)
+			} else {
+				radix5(out, in, st.m, s, st.fwd, false)
+			}
 		default:
 			if inv {
 				radixG(out, in, st.m, st.radix, s, st.inv, st.rootI, tmp)
@@ -314,6 +326,78 @@ func radixG(y, x []complex128, m, r, s int, tw, root, tmp []complex128) {
 				}
 				y[s*(r*p+k)+q] = w[k] * sum
 			}
+		}
+	}
+}
+
+// radix3 is one radix-3 Stockham stage (twiddle layout of the generic stages: w^{p·k},
+// k = 0…2). With ω = exp(∓2πi/3): X0 = a+b+c, X1,2 = a − (b+c)/2 ∓ i·(√3/2)(b−c) (forward
+// signs; the inverse flips the i term).
+func radix3(y, x []complex128, m, s int, tw []complex128, inv bool) {
+	n1 := m / 3
+	sn := math.Sqrt(3) / 2
+	if inv {
+		sn = -sn
+	}
+	for p := 0; p < n1; p++ {
+		x0 := x[s*p : s*p+s]
+		x1 := x[s*(p+n1) : s*(p+n1)+s]
+		x2 := x[s*(p+2*n1) : s*(p+2*n1)+s]
+		o := 3 * p * s
+		y0, y1, y2 := y[o:o+s], y[o+s:o+2*s], y[o+2*s:o+3*s]
+		x1, x2 = x1[:len(x0)], x2[:len(x0)]
+		y0, y1, y2 = y0[:len(x0)], y1[:len(x0)], y2[:len(x0)]
+		w1, w2 := tw[3*p+1], tw[3*p+2]
+		for q, a := range x0 {
+			b, c := x1[q], x2[q]
+			t1 := b + c
+			t2 := a - complex(0.5*real(t1), 0.5*imag(t1))
+			d := b - c
+			t3 := complex(sn*imag(d), -sn*real(d)) // −i·sn·(b−c)
+			y0[q] = a + t1
+			y1[q] = w1 * (t2 + t3)
+			y2[q] = w2 * (t2 - t3)
+		}
+	}
+}
+
+// radix5 is one radix-5 Stockham stage: with t1 = x1+x4, t2 = x2+x3, t3 = x1−x4,
+// t4 = x2−x3, c_k = cos(2πk/5), s_k = sin(2πk/5):
+// X0 = a+t1+t2, X1,4 = a + c1 t1 + c2 t2 ∓ i(s1 t3 + s2 t4), X2,3 = a + c2 t1 + c1 t2 ∓ i(s2 t3 − s1 t4)
+// (forward signs; the inverse flips the i terms).
+func radix5(y, x []complex128, m, s int, tw []complex128, inv bool) {
+	n1 := m / 5
+	c1, c2 := math.Cos(2*math.Pi/5), math.Cos(4*math.Pi/5)
+	s1, s2 := math.Sin(2*math.Pi/5), math.Sin(4*math.Pi/5)
+	if inv {
+		s1, s2 = -s1, -s2
+	}
+	for p := 0; p < n1; p++ {
+		x0 := x[s*p : s*p+s]
+		xa := x[s*(p+n1) : s*(p+n1)+s]
+		xb := x[s*(p+2*n1) : s*(p+2*n1)+s]
+		xc := x[s*(p+3*n1) : s*(p+3*n1)+s]
+		xd := x[s*(p+4*n1) : s*(p+4*n1)+s]
+		o := 5 * p * s
+		y0, y1, y2, y3, y4 := y[o:o+s], y[o+s:o+2*s], y[o+2*s:o+3*s], y[o+3*s:o+4*s], y[o+4*s:o+5*s]
+		xa, xb, xc, xd = xa[:len(x0)], xb[:len(x0)], xc[:len(x0)], xd[:len(x0)]
+		y0, y1, y2, y3, y4 = y0[:len(x0)], y1[:len(x0)], y2[:len(x0)], y3[:len(x0)], y4[:len(x0)]
+		w1, w2, w3, w4 := tw[5*p+1], tw[5*p+2], tw[5*p+3], tw[5*p+4]
+		for q, a := range x0 {
+			t1, t2 := xa[q]+xd[q], xb[q]+xc[q]
+			t3, t4 := xa[q]-xd[q], xb[q]-xc[q]
+			m1 := a + complex(c1*real(t1)+c2*real(t2), c1*imag(t1)+c2*imag(t2))
+			m2 := a + complex(c2*real(t1)+c1*real(t2), c2*imag(t1)+c1*imag(t2))
+			u1 := complex(s1*real(t3)+s2*real(t4), s1*imag(t3)+s2*imag(t4))
+			u2 := complex(s2*real(t3)-s1*real(t4), s2*imag(t3)-s1*imag(t4))
+			// −i·u = (Im u, −Re u)
+			iu1 := complex(imag(u1), -real(u1))
+			iu2 := complex(imag(u2), -real(u2))
+			y0[q] = a + t1 + t2
+			y1[q] = w1 * (m1 + iu1)
+			y4[q] = w4 * (m1 - iu1)
+			y2[q] = w2 * (m2 + iu2)
+			y3[q] = w3 * (m2 - iu2)
 		}
 	}
 }
