@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/enkg-go/enkg/datasets"
 	"github.com/enkg-go/enkg/datasets/h5"
 	"github.com/enkg-go/enkg/pde"
 	"github.com/enkg-go/enkg/rng"
@@ -92,7 +93,103 @@ Read it in Python with:  h5py.File("ns.h5")["fields"][i]`,
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace an existing --out instead of resuming it")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	dataCmd.AddCommand(ns)
+
+	var infoName string
+	info := &cobra.Command{
+		Use:   "info FILE.h5",
+		Short: "Print the shape, progress and attributes of a fields dataset",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDataInfo(args[0], infoName, cmd.OutOrStdout())
+		},
+	}
+	info.Flags().StringVar(&infoName, "name", h5.DefaultName, "dataset name")
+	dataCmd.AddCommand(info)
+
+	var ex dataExportOptions
+	export := &cobra.Command{
+		Use:   "export FILE.h5 --out FIELDS.npy [--first I] [--count K]",
+		Short: "Copy members of a fields dataset to a .npy stack (K, Nx, Ny), float64",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ex.in = args[0]
+			return runDataExport(ex, cmd.ErrOrStderr())
+		},
+	}
+	ef := export.Flags()
+	ef.StringVar(&ex.name, "name", h5.DefaultName, "dataset name")
+	ef.StringVar(&ex.out, "out", "", "output .npy file (required)")
+	ef.IntVar(&ex.first, "first", 0, "first member")
+	ef.IntVar(&ex.count, "count", -1, "number of members (-1: all from --first)")
+	dataCmd.AddCommand(export)
 	rootCmd.AddCommand(dataCmd)
+}
+
+// runDataInfo is the body of `enkg data info`.
+func runDataInfo(path, name string, stdout io.Writer) error {
+	f, err := h5.Open(path, name)
+	if err != nil {
+		return fmt.Errorf("data info: %w", err)
+	}
+	defer f.Close()
+	n, nx, ny := f.Shape()
+	pending, err := f.Pending()
+	if err != nil {
+		return fmt.Errorf("data info: %w", err)
+	}
+	attrs, err := f.Attrs()
+	if err != nil {
+		return fmt.Errorf("data info: %w", err)
+	}
+	names, _ := f.AttrNames()
+	fmt.Fprintf(stdout, "%s: dataset %q of %d fields %d×%d, %d written, %d pending\n", path, f.Name(), n, nx, ny, n-len(pending), len(pending))
+	for _, k := range names {
+		fmt.Fprintf(stdout, "  %s = %v\n", k, attrs[k])
+	}
+	return nil
+}
+
+// dataExportOptions are the flags of `enkg data export`.
+type dataExportOptions struct {
+	in, name, out string
+	first, count  int
+}
+
+// runDataExport is the body of `enkg data export`.
+func runDataExport(o dataExportOptions, stderr io.Writer) error {
+	if o.out == "" {
+		return errors.New("data export: --out is required")
+	}
+	f, err := h5.Open(o.in, o.name)
+	if err != nil {
+		return fmt.Errorf("data export: %w", err)
+	}
+	defer f.Close()
+	n, nx, ny := f.Shape()
+	if o.count < 0 {
+		o.count = n - o.first
+	}
+	if o.first < 0 || o.count < 0 || o.first+o.count > n {
+		return fmt.Errorf("data export: members [%d, %d) out of range: %s holds %d", o.first, o.first+o.count, o.in, n)
+	}
+	mask, err := f.DoneMask()
+	if err != nil {
+		return fmt.Errorf("data export: %w", err)
+	}
+	for i := o.first; i < o.first+o.count; i++ {
+		if !mask[i] {
+			return fmt.Errorf("data export: member %d of %s has not been generated yet (resume the generator first)", i, o.in)
+		}
+	}
+	data := make([]float64, o.count*nx*ny)
+	if err := f.ReadMembers(data, o.first, o.count); err != nil {
+		return fmt.Errorf("data export: %w", err)
+	}
+	if err := datasets.SaveNPY(o.out, []int{o.count, nx, ny}, data); err != nil {
+		return fmt.Errorf("data export: %w", err)
+	}
+	fmt.Fprintf(stderr, "data export: wrote %d fields %d×%d to %s\n", o.count, nx, ny, o.out)
+	return nil
 }
 
 // dataNSAttrs are the attributes `enkg data ns` records; a resumed file must match them.

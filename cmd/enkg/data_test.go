@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/enkg-go/enkg/datasets"
 	"github.com/enkg-go/enkg/datasets/h5"
 	"github.com/enkg-go/enkg/pde"
 	"github.com/enkg-go/enkg/rng"
@@ -121,6 +123,23 @@ func TestDataNS(t *testing.T) {
 	}
 	if !sameMembers(got, readAllMembers(t, c)) {
 		t.Error("interrupted + resumed run differs from an uninterrupted one")
+	}
+
+	// info and export.
+	var info bytes.Buffer
+	if err := runDataInfo(c, "", &info); err != nil || !strings.Contains(info.String(), "4 fields 16×16, 4 written, 0 pending") || !strings.Contains(info.String(), "re = 100") {
+		t.Errorf("info: %v\n%s", err, info.String())
+	}
+	npy := filepath.Join(dir, "x.npy")
+	if err := runDataExport(dataExportOptions{in: c, out: npy, first: 1, count: 2}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	arr, err := datasets.LoadNPY(npy)
+	if err != nil || fmt.Sprint(arr.Shape) != "[2 16 16]" || !sameMembers([][]float64{arr.Data}, [][]float64{append(append([]float64{}, got[1]...), got[2]...)}) {
+		t.Errorf("export: %v %v", arr, err)
+	}
+	if err := runDataExport(dataExportOptions{in: c, out: npy, first: 3, count: 2}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("export out of range: %v", err)
 	}
 
 	// Resuming with different settings is refused; --overwrite starts over.
