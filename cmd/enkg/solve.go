@@ -329,7 +329,8 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 		st.truth = a.Data
 	} else {
 		t := mat.NewDense(1, n*n, nil)
-		if err := prior.Sample(ctx, t, cfg.Truth.Seed); err != nil {
+		// A stream of its own: never the stream of an ensemble member.
+		if err := prior.Sample(ctx, t, rng.Sub(cfg.Truth.Seed, "truth")); err != nil {
 			return nil, fmt.Errorf("truth: %w", err)
 		}
 		st.truth = t.RawMatrix().Data
