@@ -108,8 +108,8 @@ func (b *Real) Forward(dst []complex128, src []float64) {
 
 // Inverse computes dst = irfft2(src, s=(nx, ny)). It copies src first, since FFTW's
 // multi-dimensional c2r overwrites its input, and applies the 1/(nx·ny) factor during that
-// copy. src must be Hermitian-consistent (every spectrum of a real field is): FFTW, unlike
-// numpy, does not define the result otherwise.
+// copy. For half spectra that are not Hermitian-consistent FFTW documents no result; the
+// tests check that it matches numpy's c2r semantics (as spectral.Plan does) on such input.
 func (b *Real) Inverse(dst []float64, src []complex128) {
 	s := 1 / float64(b.nx*b.ny)
 	cb := b.cbuf[:len(src)]
