@@ -292,6 +292,10 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 		f.Close()
 		return fmt.Errorf("data ns: %w", err)
 	}
+	if len(pending) == 0 {
+		fmt.Fprintf(stderr, "data ns: %s is complete (%d fields %d×%d), nothing to do\n", o.out, o.n, o.res, o.res)
+		return f.Close()
+	}
 	if done := o.n - len(pending); done > 0 {
 		fmt.Fprintf(stderr, "data ns: %s: %d of %d members already done, computing %d\n", o.out, done, o.n, len(pending))
 	}

@@ -125,6 +125,12 @@ func TestDataNS(t *testing.T) {
 		t.Error("interrupted + resumed run differs from an uninterrupted one")
 	}
 
+	// A complete file is left alone.
+	log.Reset()
+	if err := runDataNS(context.Background(), dataNSTestOptions(c, 1), &log); err != nil || !strings.Contains(log.String(), "is complete (4 fields 16×16), nothing to do") {
+		t.Errorf("rerun on a complete file: %v %q", err, log.String())
+	}
+
 	// info and export.
 	var info bytes.Buffer
 	if err := runDataInfo(c, "", &info); err != nil || !strings.Contains(info.String(), "4 fields 16×16, 4 written, 0 pending") || !strings.Contains(info.String(), "re = 100") {
