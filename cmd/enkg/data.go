@@ -357,8 +357,8 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 		}
 		return fmt.Errorf("data ns: %w", err)
 	}
-	fmt.Fprintf(stderr, "data ns: wrote %d fields %d×%d (Re=%g, T=%g) to %s in %.1fs\n",
-		o.n, o.res, o.res, o.re, o.spinup, o.out, time.Since(start).Seconds())
+	fmt.Fprintf(stderr, "data ns: wrote %d fields %d×%d (Re=%g, T=%g) to %s (%d computed in %.1fs)\n",
+		o.n, o.res, o.res, o.re, o.spinup, o.out, len(pending), time.Since(start).Seconds())
 	return nil
 }
 
