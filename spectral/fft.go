@@ -5,8 +5,9 @@ import (
 )
 
 // cfft is a precomputed complex FFT of length n: a self-sorting (Stockham) decimation-in-
-// frequency algorithm made of radix-4 stages, at most one radix-2 stage, and generic
-// radix-p stages for the odd prime factors of n. A stage of sub-transform length m and
+// frequency algorithm made of radix-4 stages, at most one radix-2 stage, and radix-3, -5
+// or generic radix-p stages for the odd prime factors of n (Bluestein's algorithm when a
+// prime factor exceeds maxRadix). A stage of sub-transform length m and
 // stride s maps
 //
 //	y[s·(r·p + k) + q] = w_m^{p·k} · Σ_{j<r} x[s·(p + j·m/r) + q] · ω_r^{j·k},
@@ -18,6 +19,7 @@ type cfft struct {
 	n      int
 	stages []fftStage
 	maxR   int
+	blue   *bluestein // set instead of stages when n has a prime factor > maxRadix
 }
 
 type fftStage struct {
@@ -36,6 +38,9 @@ func expm(a, b int) complex128 {
 }
 
 func newCFFT(n int) *cfft {
+	if largestPrimeFactor(n) > maxRadix {
+		return &cfft{n: n, maxR: 1, blue: newBluestein(n)}
+	}
 	f := &cfft{n: n, maxR: 1}
 	m := n
 	for m > 1 {
@@ -98,6 +103,10 @@ func newCFFT(n int) *cfft {
 func (f *cfft) transform(dst, src, work, tmp []complex128, v int, inv bool) {
 	nv := f.n * v
 	dst, src, work = dst[:nv], src[:nv], work[:nv]
+	if f.blue != nil {
+		f.blue.transform(dst, src, v, inv)
+		return
+	}
 	k := len(f.stages)
 	if k == 0 {
 		copy(dst, src)
@@ -398,6 +407,113 @@ func radix5(y, x []complex128, m, s int, tw []complex128, inv bool) {
 			y4[q] = w4 * (m1 - iu1)
 			y2[q] = w2 * (m2 + iu2)
 			y3[q] = w3 * (m2 - iu2)
+		}
+	}
+}
+
+// maxRadix is the largest prime handled by a generic radix-p stage (cost ∝ p per point);
+// lengths with a larger prime factor use Bluestein's algorithm instead.
+const maxRadix = 31
+
+func largestPrimeFactor(n int) int {
+	l := 1
+	for p := 2; p*p <= n; p++ {
+		for n%p == 0 {
+			l, n = p, n/p
+		}
+	}
+	return max(l, n)
+}
+
+// bluestein computes a length-n DFT as a circular convolution of length M = 2^k ≥ 2n−1
+// (Bluestein's chirp-z algorithm): with w_j = exp(−iπ j²/n),
+//
+//	X_k = w_k · Σ_j (x_j w_j) · w̄_{k−j},
+//
+// evaluated with two power-of-two FFTs and a precomputed transform of the chirp (the inverse
+// DFT uses w̄ for w). Scratch grows on first use with a given vector length, then is reused.
+type bluestein struct {
+	n, m     int
+	sub      *cfft
+	chirp    []complex128 // w_j, j < n
+	fbF, fbI []complex128 // FFT_M(b)/M for the forward and inverse chirp kernels
+	a, work  []complex128
+	tmp      []complex128
+}
+
+func newBluestein(n int) *bluestein {
+	m := 1
+	for m < 2*n-1 {
+		m *= 2
+	}
+	b := &bluestein{n: n, m: m, sub: newCFFT(m), chirp: make([]complex128, n)}
+	for j := range b.chirp {
+		b.chirp[j] = expm(j*j%(2*n), 2*n) // exp(−2πi·j²/(2n)) = exp(−iπ j²/n)
+	}
+	kf := make([]complex128, m)
+	ki := make([]complex128, m)
+	for j := 0; j < n; j++ {
+		w := b.chirp[j]
+		kf[j] = complex(real(w), -imag(w)) // forward kernel w̄_j
+		ki[j] = w
+		if j > 0 {
+			kf[m-j] = kf[j]
+			ki[m-j] = ki[j]
+		}
+	}
+	work := make([]complex128, m)
+	tmp := make([]complex128, b.sub.maxR)
+	b.sub.transform(kf, kf, work, tmp, 1, false)
+	b.sub.transform(ki, ki, work, tmp, 1, false)
+	s := 1 / float64(m)
+	for i := range kf {
+		kf[i] = complex(s*real(kf[i]), s*imag(kf[i]))
+		ki[i] = complex(s*real(ki[i]), s*imag(ki[i]))
+	}
+	b.fbF, b.fbI = kf, ki
+	b.tmp = tmp
+	return b
+}
+
+func (b *bluestein) transform(dst, src []complex128, v int, inv bool) {
+	n, m := b.n, b.m
+	if len(b.a) < m*v {
+		b.a = make([]complex128, m*v)
+		b.work = make([]complex128, m*v)
+	}
+	a, work := b.a[:m*v], b.work[:m*v]
+	fb := b.fbF
+	if inv {
+		fb = b.fbI
+	}
+	for j := 0; j < n; j++ {
+		w := b.chirp[j]
+		if inv {
+			w = complex(real(w), -imag(w))
+		}
+		row, out := src[j*v:(j+1)*v], a[j*v:(j+1)*v]
+		for l, x := range row {
+			out[l] = x * w
+		}
+	}
+	clear(a[n*v:])
+	b.sub.transform(a, a, work, b.tmp, v, false)
+	for k := 0; k < m; k++ {
+		f := fb[k]
+		row := a[k*v : (k+1)*v]
+		for l, x := range row {
+			row[l] = x * f
+		}
+	}
+	b.sub.transform(a, a, work, b.tmp, v, true)
+	for k := 0; k < n; k++ {
+		w := b.chirp[k]
+		if inv {
+			w = complex(real(w), -imag(w))
+		}
+		row, out := a[k*v:(k+1)*v], dst[k*v:(k+1)*v]
+		for l, x := range row {
+			out[l] = x * w
 		}
 	}
 }

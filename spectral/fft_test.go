@@ -22,7 +22,7 @@ func naiveDFT(x []complex128, sign float64) []complex128 {
 
 func TestCFFTNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
-	for n := 1; n <= 70; n++ {
+	for _, n := range append(seq(1, 70), 97, 101, 74, 128, 3*37, 1009) {
 		f := newCFFT(n)
 		for _, v := range []int{1, 3} {
 			x := randCmplx(r, n*v)
@@ -77,4 +77,12 @@ func TestTranspose(t *testing.T) {
 			}
 		}
 	}
+}
+
+func seq(a, b int) []int {
+	var s []int
+	for i := a; i <= b; i++ {
+		s = append(s, i)
+	}
+	return s
 }

@@ -47,7 +47,8 @@ var newRealBackend func(nx, ny int) (RealBackend, error)
 func SetRealBackend(f func(nx, ny int) (RealBackend, error)) { newRealBackend = f }
 
 // NewPlan returns a plan for nx×ny fields. Both sizes must be even and positive. Powers
-// of two are fastest; other even sizes use mixed-radix stages.
+// of two are fastest; other even sizes use mixed-radix stages (dedicated radix 3 and 5,
+// generic up to 31) or, for larger prime factors, Bluestein's algorithm.
 func NewPlan(nx, ny int) (*Plan, error) {
 	p, err := NewPurePlan(nx, ny)
 	if err != nil || newRealBackend == nil {
@@ -141,8 +142,8 @@ func (p *Plan) Inverse(dst []float64, src []complex128) {
 }
 
 // CPlan is a reusable complex 2-D FFT plan for any positive nx×ny (row-major). Powers of
-// two use radix-4/2 stages; other sizes add generic radix-p stages (cost O(n·Σp) per line:
-// fine for the small primes of image sizes, slow for large prime sizes). It holds scratch
+// two use radix-4/2 stages; other sizes add radix-3/5 and generic radix-p stages (p ≤ 31),
+// and lengths with a larger prime factor use Bluestein's algorithm (O(n log n) for all n). It holds scratch
 // space and must be used by one goroutine at a time; calls allocate nothing.
 type CPlan struct {
 	nx, ny     int

@@ -88,7 +88,7 @@ func maxAbsDiff(a, b []float64) float64 {
 	return m
 }
 
-var testSizes = [][2]int{{2, 2}, {2, 8}, {4, 4}, {8, 2}, {6, 10}, {8, 16}, {16, 8}, {12, 18}, {32, 32}, {30, 14}, {64, 16}}
+var testSizes = [][2]int{{2, 2}, {2, 8}, {4, 4}, {8, 2}, {6, 10}, {8, 16}, {16, 8}, {12, 18}, {32, 32}, {30, 14}, {64, 16}, {74, 10}, {6, 86}}
 
 func TestPlanForwardNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -181,7 +181,7 @@ func naiveFFT2(x []complex128, nx, ny int, sign float64) []complex128 {
 
 func TestCPlanNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, sz := range [][2]int{{1, 1}, {1, 7}, {5, 1}, {3, 5}, {4, 4}, {8, 6}, {7, 11}, {13, 17}, {16, 32}, {9, 27}, {31, 8}, {10, 12}} {
+	for _, sz := range [][2]int{{1, 1}, {1, 7}, {5, 1}, {3, 5}, {4, 4}, {8, 6}, {7, 11}, {13, 17}, {16, 32}, {9, 27}, {31, 8}, {10, 12}, {37, 41}, {2, 67}} {
 		nx, ny := sz[0], sz[1]
 		p, err := NewCPlan(nx, ny)
 		if err != nil {
