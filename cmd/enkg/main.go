@@ -21,7 +21,8 @@ where G is a simulator that can only be run forward, using a diffusion model as 
 and Ensemble Kalman Diffusion Guidance (EnKG, Zheng et al. 2024) as the solver.
 
 Arrays are read and written as numpy .npy/.npz files (C order, float64 unless noted).`,
-	SilenceUsage: true,
+	SilenceUsage:  true,
+	SilenceErrors: true,
 }
 
 func main() {
