@@ -19,7 +19,7 @@ export CGO_ENABLED := 1
 
 # System packages: build (gcc, libhdf5) and interop tests (numpy, h5py).
 APT_BUILD := gcc libc6-dev pkg-config libhdf5-dev
-APT_TEST  := python3 python3-numpy python3-h5py
+APT_TEST  := python3 python3-numpy python3-h5py dataset-fashion-mnist
 APT_NB    := python3 jupyter-nbconvert jupyter-client python3-nbclient
 TOOLS     := .tools/bin
 
