@@ -45,9 +45,9 @@ func TestSpeedReport(t *testing.T) {
 		p.Forward(F, f)
 		reps := max(1, 200*64*64/(n*n))
 		goF := minPerOp(30, reps, func() { p.Forward(F, f) })
-		gnF := minPerOp(30, reps/4+1, func() { g.Forward(F, f) })
+		gnF := minPerOp(60, max(1, reps/16), func() { g.Forward(F, f) })
 		goI := minPerOp(30, reps, func() { p.Inverse(f, F) })
-		gnI := minPerOp(30, reps/4+1, func() { g.Inverse(f, F) })
+		gnI := minPerOp(60, max(1, reps/16), func() { g.Inverse(f, F) })
 		t.Logf("%s", fmt.Sprintf("%3d² r2c: go %8v  gonum %8v  (%.1f× faster) | c2r: go %8v  gonum %8v  (%.1f× faster)",
 			n, goF, gnF, float64(gnF)/float64(goF), goI, gnI, float64(gnI)/float64(goI)))
 	}
