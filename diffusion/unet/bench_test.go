@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -110,6 +112,7 @@ func benchNS(b *testing.B, batch int) {
 	if err := m.Denoise(ctx, dst, x, 1.0); err != nil { // warm-up: sizes the workspaces
 		b.Fatal(err)
 	}
+	cpu0 := cpuSeconds()
 	b.ResetTimer()
 	for b.Loop() {
 		if err := m.Denoise(ctx, dst, x, 1.0); err != nil {
@@ -117,6 +120,8 @@ func benchNS(b *testing.B, batch int) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/float64(batch), "s/image")
+	// CPU time (user+system) per image: robust when other processes share the cores
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N)/float64(batch), "cpu-s/image")
 	m.mu.Lock()
 	var bytes int
 	for _, l := range m.pool {
@@ -132,3 +137,31 @@ func benchNS(b *testing.B, batch int) {
 // on this kind of machine (2 threads): 0.43 s per image at batch 1, 1.99 s per batch of 4.
 func BenchmarkNSPriorBatch1(b *testing.B) { benchNS(b, 1) }
 func BenchmarkNSPriorBatch4(b *testing.B) { benchNS(b, 4) }
+
+// TestNSFullSize cross-checks the full Navier–Stokes network (128², 5 levels, 4-head
+// attention, K and N far beyond one GEMM block) against the PyTorch implementation in
+// torchbench/ns_bench.py: run `python3 torchbench/ns_bench.py --export DIR/ns` and set
+// ENKG_UNET_NS=DIR/ns. Skipped otherwise (the files are 107 MB).
+func TestNSFullSize(t *testing.T) {
+	p := os.Getenv("ENKG_UNET_NS")
+	if p == "" {
+		t.Skip("set ENKG_UNET_NS to the prefix written by torchbench/ns_bench.py --export")
+	}
+	m, err := Load(p+".npz", p+".json", Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := load(t, p+"_x.npy")
+	s := load(t, p+"_sigma.npy")
+	want := load(t, p+"_D.npy")
+	n := x.Shape[0]
+	dst := mat.NewDense(n, m.Dim(), nil)
+	if err := m.DenoiseEach(context.Background(), dst, mat.NewDense(n, m.Dim(), x.Data), s.Data); err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr64(dst.RawMatrix().Data, want.Data); e > tol {
+		t.Errorf("D relative error %.3g > %g", e, tol)
+	} else {
+		t.Logf("%s: D relative error %.2e", filepath.Base(p), e)
+	}
+}
