@@ -76,7 +76,7 @@ func (e *Empirical) Dim() int { _, d := e.data.Dims(); return d }
 // Data returns the M×D training samples in use (do not modify).
 func (e *Empirical) Data() *mat.Dense { return e.data }
 
-const empiricalBlock = 16
+const empiricalBlock = 64
 
 type empWork struct {
 	gbuf, abuf []float64

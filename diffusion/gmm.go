@@ -243,13 +243,45 @@ func logSumExp(a []float64) float64 {
 	return m + math.Log(s)
 }
 
-// Denoise writes D(x; σ) for every row of x into dst (dst may alias x).
+// gmmTables hold the σ-dependent per-component factors of one Denoise call.
+type gmmTables struct {
+	ld        []float64 // Σ_j log 2π(λ_kj + σ²)
+	inv, gain []float64 // K×D: 1/(λ+σ²), λ/(λ+σ²)
+}
+
+func (g *GMM) tables(s2 float64) *gmmTables {
+	t := &gmmTables{ld: make([]float64, g.k), inv: make([]float64, g.k*g.d), gain: make([]float64, g.k*g.d)}
+	for k := 0; k < g.k; k++ {
+		l := g.vars.RawRowView(k)
+		ld := 0.0
+		for j, v := range l {
+			u := v + s2
+			ld += math.Log(2 * math.Pi * u)
+			t.inv[k*g.d+j] = 1 / u
+			t.gain[k*g.d+j] = v / u
+		}
+		t.ld[k] = ld
+	}
+	return t
+}
+
+const gmmBlock = 32
+
+// Denoise writes D(x; σ) for every row of x into dst (dst may alias x). Diagonal
+// mixtures work row by row; full ones in blocks of members with matrix products
+// (Z_k = (X − μ_k)V_k, then Σ_k diag(r_k)(Z_k ⊙ λ_k/(λ_k+σ²))V_kᵀ).
 func (g *GMM) Denoise(ctx context.Context, dst, x *mat.Dense, sigma float64) error {
 	if err := checkDenoise("mixture", dst, x, g.d, sigma); err != nil {
 		return err
 	}
 	r, _ := x.Dims()
-	s2 := sigma * sigma
+	if r == 0 {
+		return nil
+	}
+	tb := g.tables(sigma * sigma)
+	if g.vecs != nil {
+		return g.denoiseFull(ctx, dst, x, tb)
+	}
 	return parallel.For(ctx, r, g.Workers, func(_, i int) error {
 		xr := x.RawRowView(i)
 		if err := rowFinite("mixture", i, xr); err != nil {
@@ -258,17 +290,89 @@ func (g *GMM) Denoise(ctx context.Context, dst, x *mat.Dense, sigma float64) err
 		w := g.work()
 		defer g.pool.Put(w)
 		for k := 0; k < g.k; k++ {
-			w.logl[k] = g.component(k, xr, s2, w.m[k*g.d:(k+1)*g.d], w)
+			mu := g.means.RawRowView(k)
+			inv, gain := tb.inv[k*g.d:(k+1)*g.d], tb.gain[k*g.d:(k+1)*g.d]
+			m := w.m[k*g.d : (k+1)*g.d]
+			q := 0.0
+			for j, xv := range xr {
+				e := xv - mu[j]
+				q += e * e * inv[j]
+				m[j] = mu[j] + gain[j]*e
+			}
+			w.logl[k] = g.logw[k] - 0.5*(q+tb.ld[k])
 		}
 		logSumExp(w.logl)
 		dr := dst.RawRowView(i)
-		for j := range dr {
-			dr[j] = 0
-		}
+		clear(dr)
 		for k, rk := range w.logl {
-			mk := w.m[k*g.d : (k+1)*g.d]
-			for j, v := range mk {
+			for j, v := range w.m[k*g.d : (k+1)*g.d] {
 				dr[j] += rk * v
+			}
+		}
+		return nil
+	})
+}
+
+func (g *GMM) denoiseFull(ctx context.Context, dst, x *mat.Dense, tb *gmmTables) error {
+	r, _ := x.Dims()
+	d, nk := g.d, g.k
+	nb := (r + gmmBlock - 1) / gmmBlock
+	return parallel.For(ctx, nb, g.Workers, func(_, b int) error {
+		lo, hi := b*gmmBlock, min((b+1)*gmmBlock, r)
+		n := hi - lo
+		for i := lo; i < hi; i++ {
+			if err := rowFinite("mixture", i, x.RawRowView(i)); err != nil {
+				return err
+			}
+		}
+		u := mat.NewDense(n, d, nil)
+		z := make([]*mat.Dense, nk)
+		logl := mat.NewDense(n, nk, nil)
+		for k := 0; k < nk; k++ {
+			mu := g.means.RawRowView(k)
+			for i := 0; i < n; i++ {
+				xr, ur := x.RawRowView(lo+i), u.RawRowView(i)
+				for j, v := range xr {
+					ur[j] = v - mu[j]
+				}
+			}
+			z[k] = mat.NewDense(n, d, nil)
+			z[k].Mul(u, g.vecs[k])
+			inv, gain := tb.inv[k*d:(k+1)*d], tb.gain[k*d:(k+1)*d]
+			for i := 0; i < n; i++ {
+				zr := z[k].RawRowView(i)
+				q := 0.0
+				for j, v := range zr {
+					q += v * v * inv[j]
+					zr[j] = v * gain[j]
+				}
+				logl.Set(i, k, g.logw[k]-0.5*(q+tb.ld[k]))
+			}
+		}
+		for i := 0; i < n; i++ {
+			logSumExp(logl.RawRowView(i))
+		}
+		acc := mat.NewDense(n, d, nil)
+		for k := 0; k < nk; k++ {
+			for i := 0; i < n; i++ {
+				rk := logl.At(i, k)
+				zr := z[k].RawRowView(i)
+				for j := range zr {
+					zr[j] *= rk
+				}
+			}
+			var t mat.Dense
+			t.Mul(z[k], g.vecs[k].T())
+			acc.Add(acc, &t)
+		}
+		for i := 0; i < n; i++ {
+			ar, dr := acc.RawRowView(i), dst.RawRowView(lo+i)
+			for j := range ar {
+				s := ar[j]
+				for k := 0; k < nk; k++ {
+					s += logl.At(i, k) * g.means.At(k, j)
+				}
+				dr[j] = s
 			}
 		}
 		return nil

@@ -190,3 +190,26 @@ func TestGMMBadInput(t *testing.T) {
 		t.Errorf("too few samples: %v", err)
 	}
 }
+
+func TestGMMFullBlocksWorkers(t *testing.T) {
+	_, g := testMixtures(t)
+	x := randomData(150, 2, 3) // several member blocks
+	var ref *mat.Dense
+	for _, w := range []int{1, 2, 4} {
+		g.Workers = w
+		out := mat.NewDense(150, 2, nil)
+		if err := g.Denoise(context.Background(), out, x, 0.6); err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = out
+			// Row by row against the single-member path.
+			for i := 0; i < 150; i += 37 {
+				closeVec(t, "block vs single", out.RawRowView(i), denoiseOne(t, g, x.RawRowView(i), 0.6), 1e-12)
+			}
+		} else if !mat.Equal(ref, out) {
+			t.Fatalf("workers = %d changes the result", w)
+		}
+	}
+	g.Workers = 0
+}
