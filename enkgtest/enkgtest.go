@@ -5,13 +5,14 @@
 //   - array comparison with relative/absolute tolerances and readable failures (worst index,
 //     values, norms): |got_k − want_k| ≤ Abs + Rel·|want_k| for every k;
 //   - golden .npy files, regenerated with `go test -update`;
-//   - artifact export (.npy, .npz, PNG) to the directory named by `-enkg.artifacts` or the
+//   - artifact export (.npy, .npz, JSON, field and line-plot PNG) to the directory named by `-enkg.artifacts` or the
 //     ENKG_ARTIFACTS environment variable, and to t.TempDir() otherwise;
 //   - seeded random generators whose seed is logged (and overridable with ENKG_SEED);
 //   - Long(t), which skips long studies under `go test -short`.
 package enkgtest
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
@@ -241,4 +242,59 @@ var full = flag.Bool("enkg.full", false, "run studies at full size (default: $EN
 // run a short form by default so that `make test` stays fast.
 func Full() bool {
 	return *full || os.Getenv("ENKG_FULL") == "1"
+}
+
+// Entry is one named array of an .npz export (shape and row-major data).
+type Entry struct {
+	Name  string
+	Shape []int
+	Data  []float64
+}
+
+// SaveNPZ exports the arrays to ArtifactDir(t)/name as an uncompressed .npz archive (keys in
+// the given order; numpy.load(path)[entry.Name]) and returns the path.
+func SaveNPZ(t testing.TB, name string, entries ...Entry) string {
+	t.Helper()
+	arrays := make([]datasets.NamedArray, len(entries))
+	for i, e := range entries {
+		n := 1
+		for _, d := range e.Shape {
+			n *= d
+		}
+		if n != len(e.Data) {
+			t.Fatalf("export %s: entry %q has shape %v but %d values", name, e.Name, e.Shape, len(e.Data))
+		}
+		arrays[i] = datasets.NamedArray{Name: e.Name, Array: &datasets.Array{Shape: e.Shape, Data: e.Data}}
+	}
+	p := filepath.Join(ArtifactDir(t), name)
+	if err := datasets.SaveNPZList(p, arrays, false); err != nil {
+		t.Fatalf("export %s: %v", name, err)
+	}
+	return p
+}
+
+// SaveLines exports a line plot (convergence or cost curves) to ArtifactDir(t)/name as PNG
+// and returns the path.
+func SaveLines(t testing.TB, name string, l figures.Lines) string {
+	t.Helper()
+	p := filepath.Join(ArtifactDir(t), name)
+	if err := l.Save(p); err != nil {
+		t.Fatalf("export %s: %v", name, err)
+	}
+	return p
+}
+
+// SaveJSON exports v as indented JSON to ArtifactDir(t)/name (a table of results, a run
+// summary) and returns the path.
+func SaveJSON(t testing.TB, name string, v any) string {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatalf("export %s: %v", name, err)
+	}
+	p := filepath.Join(ArtifactDir(t), name)
+	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+		t.Fatalf("export %s: %v", name, err)
+	}
+	return p
 }

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/enkg-go/enkg/datasets"
+	"github.com/enkg-go/enkg/figures"
 )
 
 func TestCompareFindsWorst(t *testing.T) {
@@ -87,5 +90,28 @@ func TestSeedOverride(t *testing.T) {
 	a, b := RNG(t, 5).Uint64(), RNG(t, 5).Uint64()
 	if a != b {
 		t.Error("RNG not reproducible")
+	}
+}
+
+func TestSaveNPZLinesJSON(t *testing.T) {
+	t.Setenv("ENKG_ARTIFACTS", t.TempDir())
+	p := SaveNPZ(t, "r.npz", Entry{"a", []int{2, 2}, []float64{1, 2, 3, 4}}, Entry{"b", []int{1}, []float64{5}})
+	m, err := datasets.LoadNPZ(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m["a"]; got == nil || !sameShape(got.Shape, []int{2, 2}) || got.Data[3] != 4 {
+		t.Errorf("a = %+v", got)
+	}
+	if got := m["b"]; got == nil || got.Data[0] != 5 {
+		t.Errorf("b = %+v", got)
+	}
+	l := figures.Lines{Title: "t", XLabel: "x", YLabel: "y", Series: []figures.Series{{Name: "s", X: []float64{1, 2}, Y: []float64{3, 4}}}}
+	if fi, err := os.Stat(SaveLines(t, "l.png", l)); err != nil || fi.Size() == 0 {
+		t.Errorf("line plot not written: %v", err)
+	}
+	b, err := os.ReadFile(SaveJSON(t, "s.json", map[string]float64{"x": 1.5}))
+	if err != nil || !strings.Contains(string(b), `"x": 1.5`) {
+		t.Errorf("json = %q, %v", b, err)
 	}
 }
