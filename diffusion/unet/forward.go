@@ -108,6 +108,15 @@ func (ws *workspace) gemm(c, ap []float32, m, k int, src *bSource, n int) {
 	})
 }
 
+// par calls fn(i) for i < n on the workspace's threads (callers loop directly when there
+// is one thread, so that no closure is allocated).
+func (ws *workspace) par(n int, fn func(int)) {
+	_ = parallel.For(context.Background(), n, ws.threads, func(_, i int) error {
+		fn(i)
+		return nil
+	})
+}
+
 // apply runs the convolution on x (cin×h×w) into dst (cout×h'×w').
 func (c *conv2d) apply(ws *workspace, dst, x []float32, h, w int) {
 	mk := ws.ar.mark()
@@ -153,7 +162,7 @@ func (b *block) forward(ws *workspace, dst, x []float32, h, w int, emb []float32
 	mk := ws.ar.mark()
 	hw := h * w
 	t0 := ws.ar.get(b.cin * hw)
-	b.norm0.apply(t0, x[:b.cin*hw], hw, true)
+	b.norm0.apply(ws, t0, x[:b.cin*hw], hw, true)
 	ho, wo := b.conv0.outRes(h), b.conv0.outRes(w)
 	hwo := ho * wo
 	h1 := ws.ar.get(b.cout * hwo)
@@ -161,10 +170,17 @@ func (b *block) forward(ws *workspace, dst, x []float32, h, w int, emb []float32
 	p := ws.aff[:b.affine.out]
 	b.affine.apply(p, emb)
 	if b.adaptive {
-		b.norm1.apply(h1, h1, hwo, false)
-		for c := 0; c < b.cout; c++ {
-			row := h1[c*hwo : (c+1)*hwo]
-			siluAffine(row, row, p[c]+1, p[b.cout+c])
+		b.norm1.apply(ws, h1, h1, hwo, false)
+		if ws.threads == 1 {
+			for c := 0; c < b.cout; c++ {
+				row := h1[c*hwo : (c+1)*hwo]
+				siluAffine(row, row, p[c]+1, p[b.cout+c])
+			}
+		} else {
+			ws.par(b.cout, func(c int) {
+				row := h1[c*hwo : (c+1)*hwo]
+				siluAffine(row, row, p[c]+1, p[b.cout+c])
+			})
 		}
 	} else {
 		for c := 0; c < b.cout; c++ {
@@ -174,7 +190,7 @@ func (b *block) forward(ws *workspace, dst, x []float32, h, w int, emb []float32
 				row[i] += pc
 			}
 		}
-		b.norm1.apply(h1, h1, hwo, true)
+		b.norm1.apply(ws, h1, h1, hwo, true)
 	}
 	out := dst[:b.cout*hwo]
 	b.conv1.apply(ws, out, h1, ho, wo)
@@ -208,7 +224,7 @@ func (b *block) attention(ws *workspace, x []float32, hw int) {
 	C := b.cout
 	d := C / b.heads
 	nt := ws.ar.get(C * hw)
-	b.norm2.apply(nt, x, hw, false)
+	b.norm2.apply(ws, nt, x, hw, false)
 	qkv := ws.ar.get(3 * C * hw)
 	b.qkv.apply(ws, qkv, nt, 1, hw)
 	a := nt // reuse: attention output, channel h·d + c
@@ -327,7 +343,7 @@ func (n *Network) forward(ws *workspace, noise float32) {
 	hw := res * res
 	mk := ws.ar.mark()
 	t := ws.ar.get(ch * hw)
-	n.outNorm.apply(t, cur[:ch*hw], hw, hook == nil)
+	n.outNorm.apply(ws, t, cur[:ch*hw], hw, hook == nil)
 	if hook != nil {
 		hook(n.outName[0], t)
 		siluAffine(t, t, 1, 0)

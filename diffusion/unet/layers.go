@@ -84,35 +84,43 @@ func newGroupNorm(r *registry, name string, c int, eps float64) *groupNorm {
 	return &groupNorm{c: c, g: g, eps: eps, w: r.add(name+".weight", false, c), b: r.add(name+".bias", false, c)}
 }
 
-// apply writes GroupNorm(x) (optionally followed by SiLU, optionally with a per-channel
-// scale/shift applied after the affine: y·(1+scale)+shift) into dst; x is c×hw.
-func (n *groupNorm) apply(dst, x []float32, hw int, silu bool) {
+// apply writes GroupNorm(x), optionally followed by SiLU, into dst (may alias x); x is
+// c×hw. Groups are independent and may run in parallel (par).
+func (n *groupNorm) apply(ws *workspace, dst, x []float32, hw int, silu bool) {
+	if ws.threads == 1 {
+		for g := 0; g < n.g; g++ {
+			n.group(g, dst, x, hw, silu)
+		}
+		return
+	}
+	ws.par(n.g, func(g int) { n.group(g, dst, x, hw, silu) })
+}
+
+func (n *groupNorm) group(g int, dst, x []float32, hw int, silu bool) {
 	cg := n.c / n.g
 	gs := cg * hw
-	for g := 0; g < n.g; g++ {
-		seg := x[g*gs : (g+1)*gs]
-		var sum float64
-		for _, v := range seg {
-			sum += float64(v)
-		}
-		mu := sum / float64(gs)
-		var ss float64
-		for _, v := range seg {
-			d := float64(v) - mu
-			ss += d * d
-		}
-		inv := 1 / math.Sqrt(ss/float64(gs)+n.eps)
-		for c := g * cg; c < (g+1)*cg; c++ {
-			a := float32(inv) * n.w.data[c]
-			b := n.b.data[c] - float32(mu*inv)*n.w.data[c]
-			src := x[c*hw : (c+1)*hw]
-			d := dst[c*hw : (c+1)*hw]
-			if silu {
-				siluAffine(d, src, a, b)
-			} else {
-				for i, v := range src {
-					d[i] = v*a + b
-				}
+	seg := x[g*gs : (g+1)*gs]
+	var sum float64
+	for _, v := range seg {
+		sum += float64(v)
+	}
+	mu := sum / float64(gs)
+	var ss float64
+	for _, v := range seg {
+		d := float64(v) - mu
+		ss += d * d
+	}
+	inv := 1 / math.Sqrt(ss/float64(gs)+n.eps)
+	for c := g * cg; c < (g+1)*cg; c++ {
+		a := float32(inv) * n.w.data[c]
+		b := n.b.data[c] - float32(mu*inv)*n.w.data[c]
+		src := x[c*hw : (c+1)*hw]
+		d := dst[c*hw : (c+1)*hw]
+		if silu {
+			siluAffine(d, src, a, b)
+		} else {
+			for i, v := range src {
+				d[i] = v*a + b
 			}
 		}
 	}
