@@ -154,6 +154,7 @@ type enkgState struct {
 	y, e       *mat.Dense // J×M
 	kal        *Kalman
 	ode        *diffusion.ODEToZero
+	prior      diffusion.Denoiser // the prior evaluated through the engine
 	mean       []float64
 	loss       []float64
 }
@@ -192,8 +193,9 @@ func (m *EnKG) run(ctx context.Context, p *Problem, eng Engine, rec Recorder, tr
 	st := &enkgState{
 		x: mat.NewDense(j, d, nil), x0: mat.NewDense(j, d, nil), den: mat.NewDense(j, d, nil),
 		y: mat.NewDense(j, om, nil), e: mat.NewDense(j, om, nil), kal: kal,
-		ode:  &diffusion.ODEToZero{SigmaMin: s.ODESigmaMin, Rho: s.Rho, Float32: s.Float32Schedule, Workers: eng.Workers()},
-		mean: make([]float64, d), loss: make([]float64, j),
+		ode:   &diffusion.ODEToZero{SigmaMin: s.ODESigmaMin, Rho: s.Rho, Float32: s.Float32Schedule, Workers: eng.Workers()},
+		prior: engineDenoiser{eng: eng, d: p.Prior},
+		mean:  make([]float64, d), loss: make([]float64, j),
 	}
 	if s.Init != nil {
 		st.x.Copy(s.Init)
@@ -277,7 +279,7 @@ func eulerStep(x, den *mat.Dense, sigma, dt float64) {
 // st.x at σ down to ODESigmaMin and then 0 (diffusion.ODEToZero; k = 1: x̂0 = D(x; σ)),
 // with every denoiser call routed through (and counted by) the engine.
 func (m *EnKG) denoiseODE(ctx context.Context, p *Problem, eng Engine, st *enkgState, sigma float64, k int) error {
-	return st.ode.Denoise(ctx, st.x0, st.x, engineDenoiser{eng: eng, d: p.Prior}, sigma, k)
+	return st.ode.Denoise(ctx, st.x0, st.x, st.prior, sigma, k)
 }
 
 // update performs one ensemble Kalman guidance update of st.x at noise level σ.
