@@ -104,3 +104,53 @@ func pairRows(ra, rb []complex128, h float64, ca, cb complex128) {
 	_ = rb[len(ra)-1]
 	pairAVX(&ra[0], &rb[0], len(ra), &c)
 }
+
+//go:noescape
+func splitTAVX(d0, d1, ra, rb *complex128, n, ld int, c *[5]float64)
+
+//go:noescape
+func mergeTAVX(ra, rb, s0, s1 *complex128, n, ld int, c *[5]float64)
+
+// splitTransposed is splitRows followed by transpose(dst, T, m+1, nx), fused: rows k and
+// m−k of T are paired and written straight into columns k and m−k of dst (row stride
+// nyh). It reports false when the assembly kernels are unavailable or nx is odd.
+func splitTransposed(dst, T, tw []complex128, nx, m, nyh int) bool {
+	if !useAVX || nx%2 != 0 {
+		return false
+	}
+	_ = dst[nx*nyh-1]
+	_ = T[m*nx-1]
+	r0 := T[:nx]
+	for i, z := range r0 {
+		dst[i*nyh] = complex(real(z)+imag(z), 0)
+		dst[i*nyh+m] = complex(real(z)-imag(z), 0)
+	}
+	for k := 1; 2*k <= m; k++ {
+		w := tw[k]
+		c := [5]float64{0.5, 0.5 * imag(w), -0.5 * real(w), 0.5 * imag(w), 0.5 * real(w)}
+		splitTAVX(&dst[k], &dst[m-k], &T[k*nx], &T[(m-k)*nx], nx, nyh, &c)
+	}
+	return true
+}
+
+// mergeTransposed is transpose(T, W, nx, m+1) followed by mergeRows(T, tw, nx, m, c),
+// fused: columns k and m−k of W are read straight into rows k and m−k of T. It reports
+// false when the assembly kernels are unavailable or nx is odd.
+func mergeTransposed(T, W, tw []complex128, nx, m, nyh int, c float64) bool {
+	if !useAVX || nx%2 != 0 {
+		return false
+	}
+	_ = W[nx*nyh-1]
+	_ = T[m*nx-1]
+	r0 := T[:nx]
+	for i := range r0 {
+		x0, xm := real(W[i*nyh]), real(W[i*nyh+m])
+		r0[i] = complex(c*(x0+xm), c*(x0-xm))
+	}
+	for k := 1; 2*k <= m; k++ {
+		w := tw[k]
+		p := [5]float64{c, c * imag(w), c * real(w), c * imag(w), -c * real(w)}
+		mergeTAVX(&T[k*nx], &T[(m-k)*nx], &W[k], &W[m-k], nx, nyh, &p)
+	}
+	return true
+}

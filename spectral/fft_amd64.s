@@ -315,3 +315,109 @@ ptail:
 pdone:
 	VZEROUPPER
 	RET
+
+// func splitTAVX(d0, d1, ra, rb *complex128, n, ld int, c *[5]float64)
+// The pairAVX arithmetic on rows ra, rb (n values, n even), with the results stored
+// transposed: A_i → d0[i·ld], B_i → d1[i·ld].
+TEXT ·splitTAVX(SB), NOSPLIT, $0-56
+	MOVQ d0+0(FP), R8
+	MOVQ d1+8(FP), R9
+	MOVQ ra+16(FP), DI
+	MOVQ rb+24(FP), SI
+	MOVQ n+32(FP), DX
+	MOVQ ld+40(FP), R10
+	MOVQ c+48(FP), AX
+	VBROADCASTSD 0(AX), Y8
+	VBROADCASTSD 8(AX), Y9
+	VBROADCASTSD 16(AX), Y10
+	VBROADCASTSD 24(AX), Y11
+	VBROADCASTSD 32(AX), Y12
+	VMOVUPD conjmask<>(SB), Y13
+	SHLQ $4, DX
+	SHLQ $4, R10         // ld in bytes
+	LEAQ (R10)(R10*1), R11 // two rows
+	XORQ AX, AX
+sloop:
+	CMPQ AX, DX
+	JGE  sdone
+	VMOVUPD (DI)(AX*1), Y0
+	VMOVUPD (SI)(AX*1), Y1
+	VXORPD  Y13, Y0, Y2
+	VXORPD  Y13, Y1, Y3
+	VADDPD  Y3, Y0, Y4
+	VSUBPD  Y3, Y0, Y5
+	VADDPD  Y2, Y1, Y6
+	VSUBPD  Y2, Y1, Y7
+	VPERMILPD $5, Y5, Y0
+	VMULPD  Y10, Y0, Y0
+	VFMADDSUB231PD Y9, Y5, Y0
+	VFMADD231PD Y8, Y4, Y0
+	VPERMILPD $5, Y7, Y1
+	VMULPD  Y12, Y1, Y1
+	VFMADDSUB231PD Y11, Y7, Y1
+	VFMADD231PD Y8, Y6, Y1
+	VMOVUPD X0, (R8)
+	VEXTRACTF128 $1, Y0, X2
+	VMOVUPD X2, (R8)(R10*1)
+	VMOVUPD X1, (R9)
+	VEXTRACTF128 $1, Y1, X3
+	VMOVUPD X3, (R9)(R10*1)
+	ADDQ R11, R8
+	ADDQ R11, R9
+	ADDQ $32, AX
+	JMP  sloop
+sdone:
+	VZEROUPPER
+	RET
+
+// func mergeTAVX(ra, rb, s0, s1 *complex128, n, ld int, c *[5]float64)
+// The pairAVX arithmetic on a_i = s0[i·ld], b_i = s1[i·ld] (n values, n even), results
+// stored to the rows ra, rb.
+TEXT ·mergeTAVX(SB), NOSPLIT, $0-56
+	MOVQ ra+0(FP), DI
+	MOVQ rb+8(FP), SI
+	MOVQ s0+16(FP), R8
+	MOVQ s1+24(FP), R9
+	MOVQ n+32(FP), DX
+	MOVQ ld+40(FP), R10
+	MOVQ c+48(FP), AX
+	VBROADCASTSD 0(AX), Y8
+	VBROADCASTSD 8(AX), Y9
+	VBROADCASTSD 16(AX), Y10
+	VBROADCASTSD 24(AX), Y11
+	VBROADCASTSD 32(AX), Y12
+	VMOVUPD conjmask<>(SB), Y13
+	SHLQ $4, DX
+	SHLQ $4, R10
+	LEAQ (R10)(R10*1), R11
+	XORQ AX, AX
+mloop:
+	CMPQ AX, DX
+	JGE  mdone
+	VMOVUPD (R8), X0
+	VINSERTF128 $1, (R8)(R10*1), Y0, Y0
+	VMOVUPD (R9), X1
+	VINSERTF128 $1, (R9)(R10*1), Y1, Y1
+	VXORPD  Y13, Y0, Y2
+	VXORPD  Y13, Y1, Y3
+	VADDPD  Y3, Y0, Y4
+	VSUBPD  Y3, Y0, Y5
+	VADDPD  Y2, Y1, Y6
+	VSUBPD  Y2, Y1, Y7
+	VPERMILPD $5, Y5, Y0
+	VMULPD  Y10, Y0, Y0
+	VFMADDSUB231PD Y9, Y5, Y0
+	VFMADD231PD Y8, Y4, Y0
+	VPERMILPD $5, Y7, Y1
+	VMULPD  Y12, Y1, Y1
+	VFMADDSUB231PD Y11, Y7, Y1
+	VFMADD231PD Y8, Y6, Y1
+	VMOVUPD Y0, (DI)(AX*1)
+	VMOVUPD Y1, (SI)(AX*1)
+	ADDQ R11, R8
+	ADDQ R11, R9
+	ADDQ $32, AX
+	JMP  mloop
+mdone:
+	VZEROUPPER
+	RET

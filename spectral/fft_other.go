@@ -10,3 +10,6 @@ func radix2Vec(y, x []complex128, m, s int) bool                            { re
 func transposeVec(dst, src []complex128, r, c int) bool                     { return false }
 
 func pairRows(ra, rb []complex128, h float64, ca, cb complex128) { pairRowsGo(ra, rb, h, ca, cb) }
+
+func splitTransposed(dst, T, tw []complex128, nx, m, nyh int) bool          { return false }
+func mergeTransposed(T, W, tw []complex128, nx, m, nyh int, c float64) bool { return false }

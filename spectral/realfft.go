@@ -15,8 +15,10 @@ func (p *Plan) forwardT(dst []complex128, src []float64) {
 	T, A := p.bufT, p.bufA
 	transpose(T, asComplex(src), nx, m)
 	p.rowF.transform(T[:m*nx], T[:m*nx], A, p.tmp, nx, false)
-	splitRows(T, p.rtw, nx, m)
-	transpose(dst, T, nyh, nx)
+	if !splitTransposed(dst, T, p.rtw, nx, m, nyh) {
+		splitRows(T, p.rtw, nx, m)
+		transpose(dst, T, nyh, nx)
+	}
 	p.colF.transform(dst, dst, A, p.tmp, nyh, false)
 }
 
@@ -25,8 +27,10 @@ func (p *Plan) inverseT(dst []float64, src []complex128) {
 	nx, m, nyh := p.nx, p.m, p.nyh
 	T, A, W := p.bufT, p.bufA, p.bufW
 	p.colF.transform(W, src, A, p.tmp, nyh, true)
-	transpose(T, W, nx, nyh)
-	mergeRows(T, p.rtw, nx, m, 1/float64(nx*p.ny))
+	if c := 1 / float64(nx*p.ny); !mergeTransposed(T, W, p.rtw, nx, m, nyh, c) {
+		transpose(T, W, nx, nyh)
+		mergeRows(T, p.rtw, nx, m, c)
+	}
 	p.rowF.transform(T[:m*nx], T[:m*nx], A, p.tmp, nx, true)
 	transpose(asComplex(dst), T[:m*nx], m, nx)
 }
