@@ -20,6 +20,7 @@ import (
 	"github.com/enkg-go/enkg/diffusion"
 	"github.com/enkg-go/enkg/figures"
 	"github.com/enkg-go/enkg/guidance"
+	"github.com/enkg-go/enkg/interferometry"
 	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/pde"
 	"github.com/enkg-go/enkg/rng"
@@ -47,6 +48,10 @@ type solveProblem struct {
 	Re    float64 `yaml:"re"`    // Reynolds number
 	T     float64 `yaml:"t"`     // final time
 	Scale float64 `yaml:"scale"` // vorticity = scale·x
+	// blackhole only
+	FOV          float64 `yaml:"fov_uas"`       // field of view (μas)
+	Array        string  `yaml:"array"`         // station array (built-in name or table file)
+	ThermalNoise bool    `yaml:"thermal_noise"` // add thermal noise to the visibilities
 }
 
 type solveTruth struct {
@@ -61,6 +66,10 @@ type solvePrior struct {
 	Variance float64 `yaml:"variance"` // gaussian
 	Alpha    float64 `yaml:"alpha"`    // grf smoothness
 	Tau      float64 `yaml:"tau"`      // grf inverse length
+	// gmm / empirical (black hole): fitted to generated images
+	Samples    int  `yaml:"samples"`    // generated training images
+	Components int  `yaml:"components"` // gmm components
+	Diagonal   bool `yaml:"diagonal"`   // gmm diagonal covariances
 }
 
 type solveAlgorithm struct {
@@ -137,8 +146,9 @@ func solveDefaults() solveConfig {
 		guidance.DefaultDPGSettings(), guidance.DefaultSCGSettings()
 	sch := guidance.DefaultSchedule()
 	return solveConfig{
-		Problem: solveProblem{Kind: "linear-gaussian", Size: 32, Stride: 2, Noise: 0, Re: 200, T: 1, Scale: 10},
-		Prior:   solvePrior{Kind: "gaussian", Variance: 1, Alpha: 2.5, Tau: 7},
+		Problem: solveProblem{Kind: "linear-gaussian", Size: 32, Stride: 2, Noise: 0, Re: 200, T: 1, Scale: 10,
+			FOV: 160, Array: "eht2017", ThermalNoise: true},
+		Prior: solvePrior{Kind: "gaussian", Variance: 1, Alpha: 2.5, Tau: 7, Samples: 512, Components: 8, Diagonal: true},
 		Algorithm: solveAlgorithm{
 			Name: "enkg",
 			EnKG: solveEnKG{Members: e.Members, Steps: e.Steps, Updates: e.Updates, Scale: e.Scale, SigmaMax: e.SigmaMax,
@@ -212,8 +222,11 @@ type solveProblemSetup struct {
 	truth, obs []float64
 	n, no      int       // field and observation sides
 	postMean   []float64 // exact posterior mean when known
-	gaussian   bool      // prior is Gaussian (AffineVJP is exact)
 	extra      map[string]guidance.Metric
+	// blackhole: images are shown and scored in image units (x+1)/2
+	bh   *interferometry.BlackHole
+	grid interferometry.Grid
+	meas *interferometry.Measurement
 }
 
 // solveStride is the linear operator y = x[::s, ::s] on an n×n grid, with its adjoint.
@@ -256,6 +269,9 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 		return nil, fmt.Errorf("problem: noise %v must be finite and ≥ 0", pr.Noise)
 	}
 	n := pr.Size
+	if pr.Kind == "blackhole" {
+		return solveBuildBlackHole(ctx, cfg)
+	}
 	st := &solveProblemSetup{n: n, extra: map[string]guidance.Metric{}}
 	// Prior.
 	var prior interface {
@@ -293,9 +309,8 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 			return nil, fmt.Errorf("prior: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("prior: unknown kind %q (want gaussian or grf)", cfg.Prior.Kind)
+		return nil, fmt.Errorf("prior: unknown kind %q (want gaussian or grf; gmm or empirical for blackhole)", cfg.Prior.Kind)
 	}
-	st.gaussian = true
 	// Forward model.
 	var factory operator.Factory
 	switch pr.Kind {
@@ -315,7 +330,7 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 		factory = f
 		st.no = (n + pr.Stride - 1) / pr.Stride
 	default:
-		return nil, fmt.Errorf("problem: unknown kind %q (want linear-gaussian or navier-stokes)", pr.Kind)
+		return nil, fmt.Errorf("problem: unknown kind %q (want linear-gaussian, navier-stokes or blackhole)", pr.Kind)
 	}
 	// Truth.
 	if cfg.Truth.File != "" {
@@ -538,36 +553,219 @@ func runSolve(ctx context.Context, o solveOptions, stderr io.Writer) error {
 	if err := datasets.SaveNPY(filepath.Join(o.out, "truth.npy"), shape, st.truth); err != nil {
 		return err
 	}
-	if err := datasets.SaveNPY(filepath.Join(o.out, "observation.npy"), []int{st.no, st.no}, st.obs); err != nil {
+	obsShape := []int{st.no, st.no}
+	if st.bh != nil {
+		obsShape = []int{len(st.obs)}
+	}
+	if err := datasets.SaveNPY(filepath.Join(o.out, "observation.npy"), obsShape, st.obs); err != nil {
 		return err
 	}
-	errField := make([]float64, len(st.truth))
-	for i := range errField {
-		errField[i] = res.Mean[i] - st.truth[i]
-	}
-	lo, hi := figures.Options{Symmetric: true}.Range(st.truth)
-	for _, fg := range []struct {
-		name  string
-		f     []float64
-		side  int
-		title string
-		opt   figures.Options
-	}{
-		{"truth", st.truth, st.n, "truth", figures.Options{Colormap: figures.Diverging, Min: lo, Max: hi}},
-		{"observation", st.obs, st.no, "observation", figures.Options{Colormap: figures.Diverging, Symmetric: true}},
-		{"mean", res.Mean, st.n, fmt.Sprintf("%s mean (rel. L2 %.3f)", res.Method, res.Metrics["rel_l2"]), figures.Options{Colormap: figures.Diverging, Min: lo, Max: hi}},
-		{"std", res.Std, st.n, "ensemble std", figures.Options{Colormap: figures.Viridis}},
-		{"error", errField, st.n, "mean − truth", figures.Options{Colormap: figures.Diverging, Symmetric: true}},
-	} {
-		fg.opt.Title = fg.title
-		if err := figures.SaveField(filepath.Join(o.out, fg.name+".png"), fg.f, fg.side, fg.side, fg.opt); err != nil {
-			return fmt.Errorf("solve: figure %s: %w", fg.name, err)
-		}
+	if err := solveFigures(o.out, st, res); err != nil {
+		return fmt.Errorf("solve: %w", err)
 	}
 	fmt.Fprintf(stderr, "%s: rel L2 %.4f, %d forward evaluations (%d sequential), %d denoiser evaluations, %.1fs → %s\n",
 		res.Method, res.Metrics["rel_l2"], res.Counts.Forward, res.Counts.Sequential, res.Counts.Denoiser, time.Since(t0).Seconds(), o.out)
 	if runErr != nil {
 		return fmt.Errorf("solve: stopped early (partial results saved): %w", runErr)
+	}
+	return nil
+}
+
+// solveBuildBlackHole builds the black-hole imaging problem of the EnKG paper: an n×n image
+// (FOV fov_uas) observed by an array on the EHT 2017 M87 schedule, data = amplitudes, minimal
+// closure phases and log closure amplitudes and the flux, the published misfit weights; the
+// prior (gmm or empirical) is fitted to generated ring/crescent images, each normalised to
+// max 1 and mapped to x = 2·img − 1.
+func solveBuildBlackHole(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error) {
+	pr, pc := cfg.Problem, cfg.Prior
+	n := pr.Size
+	g, err := interferometry.NewGrid(n, pr.FOV)
+	if err != nil {
+		return nil, fmt.Errorf("problem: %w", err)
+	}
+	arr, err := interferometry.LoadArray(pr.Array)
+	if err != nil {
+		return nil, fmt.Errorf("problem: %w", err)
+	}
+	obs, err := interferometry.Observe(arr, interferometry.DefaultSettings())
+	if err != nil {
+		return nil, fmt.Errorf("problem: %w", err)
+	}
+	// Generated images (Jy), normalised to max 1 (image units).
+	gen := func(dst []float64, seed uint64, j int) (float64, error) {
+		if err := interferometry.RandomImage(dst, g, interferometry.GeneratorSettings{}, rng.Stream(seed, j)); err != nil {
+			return 0, err
+		}
+		mx := 0.0
+		for _, v := range dst {
+			mx = math.Max(mx, v)
+		}
+		if !(mx > 0) {
+			return 0, fmt.Errorf("generated image %d is empty", j)
+		}
+		for i := range dst {
+			dst[i] /= mx
+		}
+		return mx, nil
+	}
+	st := &solveProblemSetup{n: n, grid: g, extra: map[string]guidance.Metric{}}
+	truthImg := make([]float64, n*n)
+	multiplier := 1.0
+	if cfg.Truth.File != "" {
+		a, err := datasets.LoadNPY(cfg.Truth.File)
+		if err != nil {
+			return nil, fmt.Errorf("truth: %w", err)
+		}
+		if a.Data == nil || a.Len() != n*n {
+			return nil, fmt.Errorf("truth: %s has shape %v, want (%d, %d)", cfg.Truth.File, a.Shape, n, n)
+		}
+		copy(truthImg, a.Data)
+	} else if multiplier, err = gen(truthImg, rng.Sub(cfg.Truth.Seed, "truth"), 0); err != nil {
+		return nil, fmt.Errorf("truth: %w", err)
+	}
+	bh, err := interferometry.NewBlackHole(obs, g, interferometry.BlackHoleSettings{Multiplier: multiplier})
+	if err != nil {
+		return nil, fmt.Errorf("problem: %w", err)
+	}
+	st.bh = bh
+	st.truth = make([]float64, n*n)
+	for i, v := range truthImg {
+		st.truth[i] = 2*v - 1
+	}
+	var r = rng.New(rng.Sub(cfg.Seed, "noise"))
+	if !pr.ThermalNoise {
+		r = nil
+	}
+	meas, err := bh.Measure(st.truth, r)
+	if err != nil {
+		return nil, fmt.Errorf("observation: %w", err)
+	}
+	st.meas, st.obs = meas, meas.Y
+	mf, err := interferometry.NewBlackHoleMisfit(bh.Layout(), meas, interferometry.PublishedWeights)
+	if err != nil {
+		return nil, fmt.Errorf("observation: %w", err)
+	}
+	// Prior fitted to generated images.
+	if pc.Samples < 2 {
+		return nil, fmt.Errorf("prior: %d generated samples: need at least 2", pc.Samples)
+	}
+	data := mat.NewDense(pc.Samples, n*n, nil)
+	ps := rng.Sub(cfg.Seed, "prior-data")
+	for j := 0; j < pc.Samples; j++ {
+		row := data.RawRowView(j)
+		if _, err := gen(row, ps, j); err != nil {
+			return nil, fmt.Errorf("prior: %w", err)
+		}
+		for i, v := range row {
+			row[i] = 2*v - 1
+		}
+	}
+	var prior interface {
+		diffusion.Denoiser
+		guidance.Sampler
+	}
+	switch pc.Kind {
+	case "gmm":
+		gm, _, err := diffusion.FitGMM(ctx, data, pc.Components, diffusion.GMMFitSettings{Diagonal: pc.Diagonal, Seed: ps, Workers: cfg.Workers})
+		if err != nil {
+			return nil, fmt.Errorf("prior: %w", err)
+		}
+		prior = gm
+	case "empirical":
+		e, err := diffusion.NewEmpirical(data, diffusion.EmpiricalSettings{})
+		if err != nil {
+			return nil, fmt.Errorf("prior: %w", err)
+		}
+		prior = e
+	default:
+		return nil, fmt.Errorf("prior: kind %q for blackhole (want gmm or empirical)", pc.Kind)
+	}
+	st.p = &guidance.Problem{Observation: st.obs, Forward: bh.Factory(), Misfit: mf, Prior: prior, Sampler: prior}
+	unit := func(x []float64) []float64 {
+		u := make([]float64, len(x))
+		for i, v := range x {
+			u[i] = (v + 1) / 2
+		}
+		return u
+	}
+	st.extra["chi2_cphase"] = func(est, _ []float64) (float64, error) {
+		c, _, err := bh.ClosureChiSq(unit(est), meas, true)
+		return c, err
+	}
+	st.extra["chi2_logcamp"] = func(est, _ []float64) (float64, error) {
+		_, c, err := bh.ClosureChiSq(unit(est), meas, true)
+		return c, err
+	}
+	for _, f := range []float64{10, 15, 20} {
+		f := f
+		st.extra[fmt.Sprintf("blurred_psnr_%g", f)] = func(est, truth []float64) (float64, error) {
+			_, al, err := interferometry.AlignedPSNR(unit(truth), unit(est), g)
+			if err != nil {
+				return 0, err
+			}
+			return interferometry.BlurredPSNR(unit(truth), al, g, f)
+		}
+	}
+	st.extra["psnr_aligned"] = func(est, truth []float64) (float64, error) {
+		p, _, err := interferometry.AlignedPSNR(unit(truth), unit(est), g)
+		return p, err
+	}
+	return st, nil
+}
+
+// solveFigures writes truth, observation (gridded problems), mean, std and error PNGs:
+// diverging maps for signed fields, afmhot for black-hole images (in image units).
+func solveFigures(dir string, st *solveProblemSetup, res *guidance.Result) error {
+	truth, mean, std := st.truth, res.Mean, res.Std
+	field := figures.Options{Colormap: figures.Diverging}
+	if st.bh != nil {
+		conv := func(x []float64, f func(float64) float64) []float64 {
+			u := make([]float64, len(x))
+			for i, v := range x {
+				u[i] = f(v)
+			}
+			return u
+		}
+		// Image units, clipped to [0, 1] as the published evaluator does.
+		unit := func(v float64) float64 { return math.Max(0, math.Min(1, (v+1)/2)) }
+		truth = conv(truth, unit)
+		mean = conv(mean, unit)
+		std = conv(std, func(v float64) float64 { return v / 2 })
+		field = figures.Options{Colormap: figures.Afmhot}
+	}
+	errField := make([]float64, len(truth))
+	for i := range errField {
+		errField[i] = mean[i] - truth[i]
+	}
+	lo, hi := figures.Options{Symmetric: st.bh == nil}.Range(truth)
+	field.Min, field.Max = lo, hi
+	// Values outside the colour range would be drawn blank: clip the mean to the truth's range.
+	clipped := make([]float64, len(mean))
+	for i, v := range mean {
+		clipped[i] = math.Max(lo, math.Min(hi, v))
+	}
+	mean = clipped
+	type fig struct {
+		name  string
+		f     []float64
+		side  int
+		title string
+		opt   figures.Options
+	}
+	figs := []fig{
+		{"truth", truth, st.n, "truth", field},
+		{"mean", mean, st.n, fmt.Sprintf("%s mean (rel. L2 %.3f)", res.Method, res.Metrics["rel_l2"]), field},
+		{"std", std, st.n, "ensemble std", figures.Options{Colormap: figures.Viridis}},
+		{"error", errField, st.n, "mean − truth", figures.Options{Colormap: figures.Diverging, Symmetric: true}},
+	}
+	if st.bh == nil {
+		figs = append(figs, fig{"observation", st.obs, st.no, "observation", figures.Options{Colormap: figures.Diverging, Symmetric: true}})
+	}
+	for _, fg := range figs {
+		fg.opt.Title = fg.title
+		if err := figures.SaveField(filepath.Join(dir, fg.name+".png"), fg.f, fg.side, fg.side, fg.opt); err != nil {
+			return fmt.Errorf("figure %s: %w", fg.name, err)
+		}
 	}
 	return nil
 }

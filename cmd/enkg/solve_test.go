@@ -109,3 +109,34 @@ func TestSolveRejectsBadConfigs(t *testing.T) {
 		}
 	}
 }
+
+func TestSolveBlackHole(t *testing.T) {
+	cfg := solveWriteConfig(t, `
+problem: {kind: blackhole, size: 32, fov_uas: 160, thermal_noise: true}
+prior: {kind: gmm, samples: 64, components: 2, diagonal: true}
+algorithm:
+  name: enkg
+  enkg: {members: 16, steps: 8, updates: 1, scale: 3.5, lr_min_ratio: 0.001}
+`)
+	out := t.TempDir()
+	if err := runSolve(context.Background(), solveOptions{config: cfg, out: out}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "metrics.json"))
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"chi2_cphase", "chi2_logcamp", "blurred_psnr_10", "rel_l2"} {
+		if v, ok := m.Metrics[k]; !ok || !(v > 0) {
+			t.Errorf("metric %s = %v (present %v)", k, v, ok)
+		}
+	}
+	// DPS needs an adjoint; the black-hole operator has none.
+	err := runSolve(context.Background(), solveOptions{config: cfg, out: t.TempDir(), sets: []string{"algorithm.name=dps"}}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "Adjointer") {
+		t.Errorf("DPS on the black hole: err = %v", err)
+	}
+}
