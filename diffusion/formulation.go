@@ -61,7 +61,7 @@ func (e EDM) AppendTimes(dst []float64, n int) ([]float64, error) {
 //	σ(t) = √(exp(½β_d t² + β_min t) − 1),  s(t) = 1/√(1 + σ(t)²),
 //	t_i = 1 + i/(N−1)·(ε_s − 1),
 //
-// with defaults β_d = 19.9, β_min = 0.1, ε_s = 1e-3 (σ from 0.0032 at t = ε_s to 152 at
+// with defaults β_d = 19.9, β_min = 0.1, ε_s = 1e-3 (σ from 0.0105 at t = ε_s to 152 at
 // t = 1). Use it to sample as the VP paper does, in the scaled space x = s·(x0 + σε); a
 // network trained with VP preconditioning is a Denoiser D(x; σ) and samples with any
 // formulation.

@@ -83,6 +83,40 @@ func (s *Sampler) settings() (Formulation, int, float64, float64, float64, error
 	return f, n, smax, snoise, s.SChurn, nil
 }
 
+// SigmaRanger is implemented by denoisers trained on a limited range of noise levels
+// (EDM's net.sigma_min and net.sigma_max). Sampler clamps its schedule to that range as
+// EDM's samplers do: σ_min ← max(σ_min, lo), σ_max ← min(σ_max, hi) for EDM and VE, and
+// for VP the formulation is rebuilt by VPFromSigmas on the clamped range of σ(ε_s), σ(1).
+type SigmaRanger interface {
+	SigmaRange() (lo, hi float64)
+}
+
+// clampFormulation applies a denoiser's SigmaRange to f (EDM, VE and VP values).
+func clampFormulation(f Formulation, d Denoiser) (Formulation, error) {
+	sr, ok := d.(SigmaRanger)
+	if !ok {
+		return f, nil
+	}
+	lo, hi := sr.SigmaRange()
+	switch v := f.(type) {
+	case EDM:
+		k := v.karras()
+		v.SigmaMin, v.SigmaMax, v.Rho = math.Max(k.SigmaMin, lo), math.Min(k.SigmaMax, hi), k.Rho
+		return v, nil
+	case VE:
+		a, b := v.params()
+		return VE{SigmaMin: math.Max(a, lo), SigmaMax: math.Min(b, hi)}, nil
+	case VP:
+		_, _, eps := v.params()
+		a, b := math.Max(v.Sigma(eps), lo), math.Min(v.Sigma(1), hi)
+		if a == v.Sigma(eps) && b == v.Sigma(1) {
+			return v, nil
+		}
+		return VPFromSigmas(a, b, eps)
+	}
+	return f, nil
+}
+
 // Times returns t_0, …, t_N = 0 of the sampler's formulation.
 func (s *Sampler) Times() ([]float64, error) {
 	f, n, _, _, _, err := s.settings()
@@ -101,6 +135,9 @@ func (s *Sampler) Sample(ctx context.Context, dst *mat.Dense, d Denoiser, seed u
 	}
 	if _, c := dst.Dims(); c != d.Dim() {
 		return fmt.Errorf("%w: sampler: dst has %d columns, the denoiser %d", ErrDim, c, d.Dim())
+	}
+	if f, err = clampFormulation(f, d); err != nil {
+		return err
 	}
 	ts, err := f.AppendTimes(nil, n)
 	if err != nil {
@@ -121,7 +158,7 @@ func (s *Sampler) Sample(ctx context.Context, dst *mat.Dense, d Denoiser, seed u
 	}); err != nil {
 		return err
 	}
-	return s.run(ctx, dst, d, ts, streams)
+	return s.run(ctx, f, dst, d, ts, streams)
 }
 
 // Integrate advances the ensemble x (in the formulation's scaled space at t_0) to t_N = 0
@@ -133,6 +170,9 @@ func (s *Sampler) Integrate(ctx context.Context, x *mat.Dense, d Denoiser, seed 
 	}
 	if _, c := x.Dims(); c != d.Dim() {
 		return fmt.Errorf("%w: sampler: x has %d columns, the denoiser %d", ErrDim, c, d.Dim())
+	}
+	if f, err = clampFormulation(f, d); err != nil {
+		return err
 	}
 	ts, err := f.AppendTimes(nil, n)
 	if err != nil {
@@ -146,7 +186,7 @@ func (s *Sampler) Integrate(ctx context.Context, x *mat.Dense, d Denoiser, seed 
 			streams[j] = rng.Stream(seed, j)
 		}
 	}
-	return s.run(ctx, x, d, ts, streams)
+	return s.run(ctx, f, x, d, ts, streams)
 }
 
 // sampleWork holds the ensemble-sized buffers of one run.
@@ -154,8 +194,8 @@ type sampleWork struct {
 	den, scaled, dcur, xprime *mat.Dense
 }
 
-func (s *Sampler) run(ctx context.Context, x *mat.Dense, d Denoiser, ts []float64, streams []*rand.Rand) error {
-	f, n, smax, snoise, churn, _ := s.settings()
+func (s *Sampler) run(ctx context.Context, f Formulation, x *mat.Dense, d Denoiser, ts []float64, streams []*rand.Rand) error {
+	_, n, smax, snoise, churn, _ := s.settings()
 	r, c := x.Dims()
 	w := sampleWork{den: mat.NewDense(r, c, nil), dcur: mat.NewDense(r, c, nil)}
 	if s.Solver == Heun {

@@ -217,8 +217,42 @@ func TestFormulationsConsistent(t *testing.T) {
 			}
 		}
 	}
-	// VP default: σ(1) ≈ 152, σ(ε_s) ≈ 0.0032 (EDM paper Table 1 footnotes).
+	// VP default: σ(1) ≈ 152, σ(ε_s = 1e-3) ≈ 0.0105.
 	if s := (VP{}).Sigma(1); math.Abs(s-152.17) > 0.1 {
 		t.Errorf("VP σ(1) = %v", s)
+	}
+	if s := (VP{}).Sigma(1e-3); math.Abs(s-0.010486) > 1e-6 {
+		t.Errorf("VP σ(ε_s) = %v", s)
+	}
+}
+
+// rangedDenoiser records the noise levels it is called at and reports a SigmaRange.
+type rangedDenoiser struct {
+	*DiagGaussian
+	lo, hi float64
+	seen   []float64
+}
+
+func (r *rangedDenoiser) SigmaRange() (float64, float64) { return r.lo, r.hi }
+func (r *rangedDenoiser) Denoise(ctx context.Context, dst, x *mat.Dense, sigma float64) error {
+	r.seen = append(r.seen, sigma)
+	return r.DiagGaussian.Denoise(ctx, dst, x, sigma)
+}
+
+func TestSamplerClampsToSigmaRange(t *testing.T) {
+	g, _ := NewIsotropicGaussian(2, 0, 1)
+	for _, c := range []struct {
+		f      Formulation
+		lo, hi float64
+	}{{EDM{}, 0.01, 50}, {VE{}, 0.05, 60}, {VP{}, 0.02, 100}} { // VP alone spans 0.0105 … 152
+		d := &rangedDenoiser{DiagGaussian: g, lo: c.lo, hi: c.hi}
+		s := Sampler{Formulation: c.f, Steps: 10}
+		if err := s.Sample(context.Background(), mat.NewDense(2, 2, nil), d, 1); err != nil {
+			t.Fatal(err)
+		}
+		first, last := d.seen[0], d.seen[len(d.seen)-1]
+		if math.Abs(first-c.hi) > 1e-9*c.hi || math.Abs(last-c.lo) > 1e-9 {
+			t.Errorf("%T: σ from %v to %v, want %v to %v", c.f, first, last, c.hi, c.lo)
+		}
 	}
 }
