@@ -313,11 +313,27 @@ func (g *GMM) Denoise(ctx context.Context, dst, x *mat.Dense, sigma float64) err
 	})
 }
 
+// gmmBlockWork is one worker's scratch for a block of members (full covariances).
+type gmmBlockWork struct {
+	u, acc, t, logl *mat.Dense
+	z               []*mat.Dense
+}
+
 func (g *GMM) denoiseFull(ctx context.Context, dst, x *mat.Dense, tb *gmmTables) error {
 	r, _ := x.Dims()
 	d, nk := g.d, g.k
 	nb := (r + gmmBlock - 1) / gmmBlock
-	return parallel.For(ctx, nb, g.Workers, func(_, b int) error {
+	workers := min(parallel.Workers(g.Workers), nb)
+	ws := make([]*gmmBlockWork, workers)
+	for i := range ws {
+		w := &gmmBlockWork{u: mat.NewDense(gmmBlock, d, nil), acc: mat.NewDense(gmmBlock, d, nil),
+			t: mat.NewDense(gmmBlock, d, nil), logl: mat.NewDense(gmmBlock, nk, nil), z: make([]*mat.Dense, nk)}
+		for k := range w.z {
+			w.z[k] = mat.NewDense(gmmBlock, d, nil)
+		}
+		ws[i] = w
+	}
+	return parallel.For(ctx, nb, workers, func(wk, b int) error {
 		lo, hi := b*gmmBlock, min((b+1)*gmmBlock, r)
 		n := hi - lo
 		for i := lo; i < hi; i++ {
@@ -325,9 +341,9 @@ func (g *GMM) denoiseFull(ctx context.Context, dst, x *mat.Dense, tb *gmmTables)
 				return err
 			}
 		}
-		u := mat.NewDense(n, d, nil)
-		z := make([]*mat.Dense, nk)
-		logl := mat.NewDense(n, nk, nil)
+		w := ws[wk]
+		u := w.u.Slice(0, n, 0, d).(*mat.Dense)
+		logl := w.logl.Slice(0, n, 0, nk).(*mat.Dense)
 		for k := 0; k < nk; k++ {
 			mu := g.means.RawRowView(k)
 			for i := 0; i < n; i++ {
@@ -336,11 +352,11 @@ func (g *GMM) denoiseFull(ctx context.Context, dst, x *mat.Dense, tb *gmmTables)
 					ur[j] = v - mu[j]
 				}
 			}
-			z[k] = mat.NewDense(n, d, nil)
-			z[k].Mul(u, g.vecs[k])
+			z := w.z[k].Slice(0, n, 0, d).(*mat.Dense)
+			z.Mul(u, g.vecs[k])
 			inv, gain := tb.inv[k*d:(k+1)*d], tb.gain[k*d:(k+1)*d]
 			for i := 0; i < n; i++ {
-				zr := z[k].RawRowView(i)
+				zr := z.RawRowView(i)
 				q := 0.0
 				for j, v := range zr {
 					q += v * v * inv[j]
@@ -352,28 +368,29 @@ func (g *GMM) denoiseFull(ctx context.Context, dst, x *mat.Dense, tb *gmmTables)
 		for i := 0; i < n; i++ {
 			logSumExp(logl.RawRowView(i))
 		}
-		acc := mat.NewDense(n, d, nil)
+		acc := w.acc.Slice(0, n, 0, d).(*mat.Dense)
+		t := w.t.Slice(0, n, 0, d).(*mat.Dense)
+		acc.Zero()
 		for k := 0; k < nk; k++ {
+			z := w.z[k].Slice(0, n, 0, d).(*mat.Dense)
 			for i := 0; i < n; i++ {
 				rk := logl.At(i, k)
-				zr := z[k].RawRowView(i)
+				zr := z.RawRowView(i)
 				for j := range zr {
 					zr[j] *= rk
 				}
 			}
-			var t mat.Dense
-			t.Mul(z[k], g.vecs[k].T())
-			acc.Add(acc, &t)
+			t.Mul(z, g.vecs[k].T())
+			acc.Add(acc, t)
 		}
 		for i := 0; i < n; i++ {
-			ar, dr := acc.RawRowView(i), dst.RawRowView(lo+i)
-			for j := range ar {
-				s := ar[j]
-				for k := 0; k < nk; k++ {
-					s += logl.At(i, k) * g.means.At(k, j)
+			ar, dr, lr := acc.RawRowView(i), dst.RawRowView(lo+i), logl.RawRowView(i)
+			for k, rk := range lr {
+				for j, m := range g.means.RawRowView(k) {
+					ar[j] += rk * m
 				}
-				dr[j] = s
 			}
+			copy(dr, ar)
 		}
 		return nil
 	})

@@ -197,9 +197,9 @@ type sampleWork struct {
 func (s *Sampler) run(ctx context.Context, f Formulation, x *mat.Dense, d Denoiser, ts []float64, streams []*rand.Rand) error {
 	_, n, smax, snoise, churn, _ := s.settings()
 	r, c := x.Dims()
-	w := sampleWork{den: mat.NewDense(r, c, nil), dcur: mat.NewDense(r, c, nil)}
+	w := sampleWork{den: mat.NewDense(r, c, nil)}
 	if s.Solver == Heun {
-		w.xprime = mat.NewDense(r, c, nil)
+		w.dcur, w.xprime = mat.NewDense(r, c, nil), mat.NewDense(r, c, nil)
 	}
 	workers := rowWorkers(s.Workers, x)
 	gammaMax := math.Min(churn/float64(n), math.Sqrt2-1)
@@ -223,27 +223,44 @@ func (s *Sampler) run(ctx context.Context, f Formulation, x *mat.Dense, d Denois
 			}
 		}
 		h := tn - that
-		if err := s.slope(ctx, f, d, &w, w.dcur, x, that, workers); err != nil {
+		a, b, err := s.denoiseAt(ctx, f, d, &w, x, that)
+		if err != nil {
 			return fmt.Errorf("sampler step %d (t = %g): %w", i, that, err)
 		}
 		if s.Solver == Euler || i == n-1 {
-			if err := axpyRows(ctx, workers, x, x, h, w.dcur); err != nil {
+			// x ← x + h·(a·x − b·D)
+			if err := parallel.For(ctx, r, workers, func(_, j int) error {
+				xr, dr := x.RawRowView(j), w.den.RawRowView(j)
+				for k, v := range xr {
+					xr[k] = v + h*(a*v-b*dr[k])
+				}
+				return nil
+			}); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := axpyRows(ctx, workers, w.xprime, x, h, w.dcur); err != nil {
+		// d = a·x − b·D;  x' = x + h·d
+		if err := parallel.For(ctx, r, workers, func(_, j int) error {
+			xr, dr, dc, xp := x.RawRowView(j), w.den.RawRowView(j), w.dcur.RawRowView(j), w.xprime.RawRowView(j)
+			for k, v := range xr {
+				dk := a*v - b*dr[k]
+				dc[k] = dk
+				xp[k] = v + h*dk
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
-		// d' = slope at (t_{i+1}, x'); store it in den's sibling: reuse scaled-free path.
-		dprime := w.den
-		if err := s.slope(ctx, f, d, &w, dprime, w.xprime, tn, workers); err != nil {
+		a2, b2, err := s.denoiseAt(ctx, f, d, &w, w.xprime, tn)
+		if err != nil {
 			return fmt.Errorf("sampler step %d corrector (t = %g): %w", i, tn, err)
 		}
+		// x ← x + h·(½d + ½d'),  d' = a'·x' − b'·D(x')
 		if err := parallel.For(ctx, r, workers, func(_, j int) error {
-			xr, d0, d1 := x.RawRowView(j), w.dcur.RawRowView(j), dprime.RawRowView(j)
+			xr, dr, dc, xp := x.RawRowView(j), w.den.RawRowView(j), w.dcur.RawRowView(j), w.xprime.RawRowView(j)
 			for k, v := range xr {
-				xr[k] = v + h*(0.5*d0[k]+0.5*d1[k])
+				xr[k] = v + h*(0.5*dc[k]+0.5*(a2*xp[k]-b2*dr[k]))
 			}
 			return nil
 		}); err != nil {
@@ -253,8 +270,9 @@ func (s *Sampler) run(ctx context.Context, f Formulation, x *mat.Dense, d Denois
 	return nil
 }
 
-// slope writes dst = (σ'/σ + s'/s)(t)·x − σ'(t)s(t)/σ(t)·D(x/s(t); σ(t)). dst may be w.den.
-func (s *Sampler) slope(ctx context.Context, f Formulation, d Denoiser, w *sampleWork, dst, x *mat.Dense, t float64, workers int) error {
+// denoiseAt writes D(x/s(t); σ(t)) into w.den and returns the coefficients of the slope
+// d = a·x − b·D with a = σ'/σ + s'/s and b = σ's/σ at t.
+func (s *Sampler) denoiseAt(ctx context.Context, f Formulation, d Denoiser, w *sampleWork, x *mat.Dense, t float64) (a, b float64, err error) {
 	sig, sc := f.Sigma(t), f.Scale(t)
 	in := x
 	if sc != 1 {
@@ -266,29 +284,8 @@ func (s *Sampler) slope(ctx context.Context, f Formulation, d Denoiser, w *sampl
 		in = w.scaled
 	}
 	if err := d.Denoise(ctx, w.den, in, sig); err != nil {
-		return err
+		return 0, 0, err
 	}
 	sd := f.SigmaDeriv(t)
-	a := sd/sig + f.ScaleDeriv(t)/sc
-	b := sd * sc / sig
-	r, _ := x.Dims()
-	return parallel.For(ctx, r, workers, func(_, j int) error {
-		xr, dr, out := x.RawRowView(j), w.den.RawRowView(j), dst.RawRowView(j)
-		for k, v := range xr {
-			out[k] = a*v - b*dr[k]
-		}
-		return nil
-	})
-}
-
-// axpyRows writes dst = x + h·y row by row (dst may alias x).
-func axpyRows(ctx context.Context, workers int, dst, x *mat.Dense, h float64, y *mat.Dense) error {
-	r, _ := x.Dims()
-	return parallel.For(ctx, r, workers, func(_, j int) error {
-		xr, yr, out := x.RawRowView(j), y.RawRowView(j), dst.RawRowView(j)
-		for k, v := range xr {
-			out[k] = v + h*yr[k]
-		}
-		return nil
-	})
+	return sd/sig + f.ScaleDeriv(t)/sc, sd * sc / sig, nil
 }
