@@ -107,13 +107,28 @@ func (f *cfft) transform(dst, src, work, tmp []complex128, v int, inv bool) {
 		f.blue.transform(dst, src, v, inv)
 		return
 	}
-	k := len(f.stages)
+	f.runStages(0, len(f.stages), dst, src, work, tmp, v, inv)
+}
+
+// runStages runs stages first…last−1 (the sequence having been through stages 0…first−1
+// already, so the stride starts at v·Π radix) with the output in dst; the aliasing rules
+// of transform apply. The Bluestein variant is not staged and must use transform.
+func (f *cfft) runStages(first, last int, dst, src, work, tmp []complex128, v int, inv bool) {
+	nv := f.n * v
+	dst, src, work = dst[:nv], src[:nv], work[:nv]
+	k := last - first
 	if k == 0 {
-		copy(dst, src)
+		if &dst[0] != &src[0] {
+			copy(dst, src)
+		}
 		return
 	}
-	// Stage i writes to dst when k−1−i is even, else to work; stage 0 must not overwrite
-	// its own input.
+	s := v
+	for i := 0; i < first; i++ {
+		s *= f.stages[i].radix
+	}
+	// Stage first+i writes to dst when k−1−i is even, else to work; the first stage run
+	// must not overwrite its own input.
 	out0 := dst
 	if (k-1)%2 == 1 {
 		out0 = work
@@ -127,11 +142,10 @@ func (f *cfft) transform(dst, src, work, tmp []complex128, v int, inv bool) {
 		src = other
 	}
 	in := src
-	s := v
-	for i := range f.stages {
+	for i := first; i < last; i++ {
 		st := &f.stages[i]
 		out := dst
-		if (k-1-i)%2 == 1 {
+		if (k-1-(i-first))%2 == 1 {
 			out = work
 		}
 		switch st.radix {

@@ -154,3 +154,43 @@ func mergeTransposed(T, W, tw []complex128, nx, m, nyh int, c float64) bool {
 	}
 	return true
 }
+
+//go:noescape
+func r4gatherAVX(y, x *complex128, n, ld, xs int, w *complex128, mask *[4]uint64)
+
+var unitTwiddles = [3]complex128{1, 1, 1}
+
+// transposeFFT computes T = FFT along axis 1 of the nx×m array z, laid out transposed
+// (T[k][i], m×nx): the transpose is fused into the first radix-4 stage, which gathers
+// columns of z, and the remaining stages run as vector passes. work holds m·nx values.
+// It reports false when the kernels or the stage structure do not allow it.
+func (f *cfft) transposeFFT(T, z, work, tmp []complex128, nx int, inv bool) bool {
+	m := f.n
+	if !useAVX || nx%2 != 0 || f.blue != nil || len(f.stages) == 0 || f.stages[0].radix != 4 {
+		return false
+	}
+	_ = z[nx*m-1]
+	_ = T[nx*m-1]
+	st := &f.stages[0]
+	n1 := m / 4
+	tw, mask := st.fwd, &maskFwd
+	if inv {
+		tw, mask = st.inv, &maskInv
+	}
+	// Gather into the buffer the remaining stages can read without an extra copy: their
+	// first stage writes to T when the number of remaining stages is odd.
+	g := T[:m*nx]
+	if (len(f.stages)-2)%2 == 0 {
+		g = work[:m*nx]
+	}
+	r4gatherAVX(&g[0], &z[0], nx, m, n1, &unitTwiddles[0], mask)
+	for p := 1; p < n1; p++ {
+		r4gatherAVX(&g[4*p*nx], &z[p], nx, m, n1, &tw[3*p], mask)
+	}
+	if &g[0] == &T[0] {
+		f.runStages(1, len(f.stages), T[:m*nx], T[:m*nx], work, tmp, nx, inv)
+	} else {
+		f.runStages(1, len(f.stages), T[:m*nx], g, g, tmp, nx, inv)
+	}
+	return true
+}

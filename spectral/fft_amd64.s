@@ -421,3 +421,78 @@ mloop:
 mdone:
 	VZEROUPPER
 	RET
+
+// func r4gatherAVX(y, x *complex128, n, ld, xs int, w *complex128, mask *[4]uint64)
+// A radix-4 stage whose inputs are columns of a row-major array: input j, element i is
+// x[i·ld + j·xs]; outputs are contiguous rows y[k·n + i]; twiddles w[0…2]. n even.
+TEXT ·r4gatherAVX(SB), NOSPLIT, $0-56
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ ld+24(FP), DX
+	MOVQ xs+32(FP), R8
+	MOVQ w+40(FP), AX
+	MOVQ mask+48(FP), BX
+	VBROADCASTSD 0(AX), Y9
+	VBROADCASTSD 8(AX), Y10
+	VBROADCASTSD 16(AX), Y11
+	VBROADCASTSD 24(AX), Y12
+	VBROADCASTSD 32(AX), Y13
+	VBROADCASTSD 40(AX), Y14
+	SHLQ $4, CX           // n in bytes: row length of y
+	SHLQ $4, DX           // ld in bytes
+	SHLQ $4, R8           // xs in bytes
+	LEAQ (SI)(R8*1), R9   // x1
+	LEAQ (R9)(R8*1), R10  // x2
+	LEAQ (R10)(R8*1), R8  // x3
+	LEAQ (DI)(CX*1), R11  // y1
+	LEAQ (R11)(CX*1), R12 // y2
+	LEAQ (R12)(CX*1), R13 // y3
+	XORQ AX, AX
+gloop:
+	CMPQ AX, CX
+	JGE  gdone
+	VMOVUPD (SI), X0
+	VINSERTF128 $1, (SI)(DX*1), Y0, Y0
+	VMOVUPD (R9), X1
+	VINSERTF128 $1, (R9)(DX*1), Y1, Y1
+	VMOVUPD (R10), X2
+	VINSERTF128 $1, (R10)(DX*1), Y2, Y2
+	VMOVUPD (R8), X3
+	VINSERTF128 $1, (R8)(DX*1), Y3, Y3
+	VADDPD  Y2, Y0, Y4
+	VSUBPD  Y2, Y0, Y5
+	VADDPD  Y3, Y1, Y6
+	VSUBPD  Y3, Y1, Y7
+	VPERMILPD $5, Y7, Y7
+	VXORPD  (BX), Y7, Y7
+	VADDPD  Y6, Y4, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	VSUBPD  Y6, Y4, Y2
+	VSUBPD  Y7, Y5, Y1
+	VADDPD  Y7, Y5, Y3
+	VPERMILPD $5, Y1, Y8
+	VMULPD  Y10, Y8, Y8
+	VFMADDSUB231PD Y9, Y1, Y8
+	VMOVUPD Y8, (R11)(AX*1)
+	VPERMILPD $5, Y2, Y4
+	VMULPD  Y12, Y4, Y4
+	VFMADDSUB231PD Y11, Y2, Y4
+	VMOVUPD Y4, (R12)(AX*1)
+	VPERMILPD $5, Y3, Y5
+	VMULPD  Y14, Y5, Y5
+	VFMADDSUB231PD Y13, Y3, Y5
+	VMOVUPD Y5, (R13)(AX*1)
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, R9
+	ADDQ DX, R9
+	ADDQ DX, R10
+	ADDQ DX, R10
+	ADDQ DX, R8
+	ADDQ DX, R8
+	ADDQ $32, AX
+	JMP  gloop
+gdone:
+	VZEROUPPER
+	RET

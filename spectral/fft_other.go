@@ -13,3 +13,5 @@ func pairRows(ra, rb []complex128, h float64, ca, cb complex128) { pairRowsGo(ra
 
 func splitTransposed(dst, T, tw []complex128, nx, m, nyh int) bool          { return false }
 func mergeTransposed(T, W, tw []complex128, nx, m, nyh int, c float64) bool { return false }
+
+func (f *cfft) transposeFFT(T, z, work, tmp []complex128, nx int, inv bool) bool { return false }

@@ -270,7 +270,7 @@ func TestKernelsAgree(t *testing.T) {
 		t.Skip("assembly kernels unavailable on this machine/build; pure Go is what runs")
 	}
 	r := rand.New(rand.NewPCG(9, 9))
-	for _, sz := range [][2]int{{2, 2}, {4, 6}, {8, 8}, {16, 32}, {34, 18}, {64, 64}, {128, 128}, {12, 130}} {
+	for _, sz := range [][2]int{{2, 2}, {4, 6}, {8, 8}, {16, 32}, {34, 18}, {64, 64}, {128, 128}, {12, 130}, {8, 256}, {4, 4}, {6, 8}, {10, 512}} {
 		nx, ny := sz[0], sz[1]
 		f := randReal(r, nx*ny)
 		G := randCmplx(r, nx*(ny/2+1))

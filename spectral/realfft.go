@@ -8,13 +8,19 @@ package spectral
 //	         FFT along the now-slow axis 1; even/odd split per row (k2 and m−k2 rows);
 //	         transpose into dst; FFT along axis 0 in place.
 //	Inverse: the same steps reversed, reading src only in the first axis-0 pass.
+//
+// With the amd64 kernels the first transpose is fused into the first radix-4 stage
+// (cfft.transposeFFT) and the split/merge into the transposes next to them
+// (splitTransposed, mergeTransposed).
 
 // forwardT is Plan.Forward's pure-transform body.
 func (p *Plan) forwardT(dst []complex128, src []float64) {
 	nx, m, nyh := p.nx, p.m, p.nyh
 	T, A := p.bufT, p.bufA
-	transpose(T, asComplex(src), nx, m)
-	p.rowF.transform(T[:m*nx], T[:m*nx], A, p.tmp, nx, false)
+	if !p.rowF.transposeFFT(T, asComplex(src), A, p.tmp, nx, false) {
+		transpose(T, asComplex(src), nx, m)
+		p.rowF.transform(T[:m*nx], T[:m*nx], A, p.tmp, nx, false)
+	}
 	if !splitTransposed(dst, T, p.rtw, nx, m, nyh) {
 		splitRows(T, p.rtw, nx, m)
 		transpose(dst, T, nyh, nx)
