@@ -28,6 +28,7 @@ import (
 type SpectralGaussian struct {
 	nx, ny, nyh int
 	mean        []float64
+	zeroMean    bool
 	power       []float64
 	Workers     int
 	Norm        Affine
@@ -77,7 +78,12 @@ func NewSpectralGaussian(nx, ny int, mean, power []float64) (*SpectralGaussian, 
 			}
 		}
 	}
-	return &SpectralGaussian{nx: nx, ny: ny, nyh: nyh, mean: append([]float64(nil), mean...), power: append([]float64(nil), power...)}, nil
+	zero := true
+	for _, v := range mean {
+		zero = zero && v == 0
+	}
+	return &SpectralGaussian{nx: nx, ny: ny, nyh: nyh, mean: append([]float64(nil), mean...), zeroMean: zero,
+		power: append([]float64(nil), power...)}, nil
 }
 
 // NewSpectralGaussianFromGRF returns the prior of the Gaussian random fields that g
@@ -157,6 +163,14 @@ func (g *SpectralGaussian) Denoise(ctx context.Context, dst, x *mat.Dense, sigma
 		xr, dr := x.RawRowView(i), dst.RawRowView(i)
 		if err := rowFinite("spectral Gaussian", i, xr); err != nil {
 			return err
+		}
+		if g.zeroMean { // two FFTs and the filter, nothing else
+			w.plan.Forward(w.spec, xr)
+			for k, f := range w.fil {
+				w.spec[k] = complex(f*real(w.spec[k]), f*imag(w.spec[k]))
+			}
+			w.plan.Inverse(dr, w.spec)
+			return nil
 		}
 		for j, v := range xr {
 			w.buf[j] = v - g.mean[j]

@@ -98,6 +98,16 @@ func TestSpectralEqualsDenseGaussian(t *testing.T) {
 		}
 	}
 	checkLimits(t, g, x.RawRowView(0), g.Mean(), 1e-6)
+	// The zero-mean fast path (two FFTs straight from x into dst, in place).
+	g0, _ := NewSpectralGaussian(nx, ny, nil, g.Power())
+	d0, _ := NewGaussian(make([]float64, nx*ny), g.Covariance())
+	y := mat.DenseCopyOf(x)
+	if err := g0.Denoise(context.Background(), y, y, 0.4); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		closeVec(t, "zero-mean spectral vs dense", y.RawRowView(i), denoiseOne(t, d0, x.RawRowView(i), 0.4), 1e-10)
+	}
 	momentsExact(t, "SpectralGaussian.Sample", g, g.Mean(), g.Covariance(), 20000)
 }
 
