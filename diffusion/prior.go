@@ -23,6 +23,24 @@ type Prior interface {
 	Sample(ctx context.Context, dst *mat.Dense, seed uint64) error
 }
 
+// LogDensity is implemented by the priors with a density (all but Empirical): LogProb
+// returns log p(x0) for one field and panics if len(x) ≠ Dim().
+type LogDensity interface {
+	LogProb(x []float64) float64
+}
+
+var (
+	_ Prior      = (*DiagGaussian)(nil)
+	_ Prior      = (*Gaussian)(nil)
+	_ Prior      = (*SpectralGaussian)(nil)
+	_ Prior      = (*GMM)(nil)
+	_ Prior      = (*Empirical)(nil)
+	_ LogDensity = (*DiagGaussian)(nil)
+	_ LogDensity = (*Gaussian)(nil)
+	_ LogDensity = (*SpectralGaussian)(nil)
+	_ LogDensity = (*GMM)(nil)
+)
+
 // Affine is the map between physical units and a prior's normalised space:
 //
 //	physical = Scale·normalised + Shift.
