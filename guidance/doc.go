@@ -39,5 +39,25 @@
 //
 // Methods declare what they need (Needs): Solve refuses, before any evaluation, DPS on a
 // forward model without an adjoint, or a gradient method on a denoiser without
-// vector–Jacobian products.
+// vector–Jacobian products (AffineVJP supplies them for Gaussian priors).
+//
+// The single-chain baselines (DPS, GSG, DPG, SCG) run Members independent chains; the
+// published codes run one (DPG asserts it), so quantities the published code takes over the
+// whole batch (DPS's loss normaliser, DPG's gradient norm) are taken per chain here, which is
+// the same for one chain.
+//
+// # Verification
+//
+// EnKG reproduces the published trajectory (testdata). On a linear-Gaussian problem
+// (prior N(0, I₆₄), 16 Gaussian measurements, σ = 0.1) the distance of the ensemble mean to
+// the exact posterior mean falls with J roughly like J^(−1/2) (4 seeds, N = 40, 2 updates):
+//
+//	J      8     32    128   512   1024
+//	EnKG   2.46  2.28  0.94  0.43  0.33
+//	EKI    2.17  1.91  0.76  0.31  0.20   (50 iterations)
+//	DPS    0.84  0.36  0.17  0.10  0.07   (exact gradients, 100 EDM steps)
+//
+// EnKG and EKI normalise the step by ‖C‖_F and so ignore the noise level: with noisy data
+// they over-fit, and with J below the effective dimension the ensemble collapses (the
+// reference case: relative L2 1.08 with J = 16 in 1024 dimensions).
 package guidance
