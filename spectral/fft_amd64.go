@@ -67,7 +67,12 @@ func transposeVec(dst, src []complex128, r, c int) bool {
 	_ = src[r*c-1]
 	_ = dst[r*c-1]
 	re, ce := r&^1, c&^1
-	const b = 8 // columns per tile (pairs of rows run over a tile)
+	// Columns per tile (pairs of rows run over a tile): measured best 16 for up to 64 rows
+	// and 8 above (the strided stores then span more cache sets).
+	b := 8
+	if r <= 64 {
+		b = 16
+	}
 	for j0 := 0; j0 < ce; j0 += b {
 		w := min(b, ce-j0)
 		for i := 0; i < re; i += 2 {
