@@ -128,3 +128,38 @@ func TestEnKGMatchesPublishedTrajectory(t *testing.T) {
 		}
 	}
 }
+
+// TestPresets checks the published settings and the black-hole scale schedule
+// scale_i = scale·(1 − r)·(N − i)/N + r and guided window 8 < i < 72.
+func TestPresets(t *testing.T) {
+	ns, bh := EnKGNavierStokes(), EnKGBlackHole()
+	if ns.Members != 2048 || ns.Steps != 80 || ns.Updates != 2 || ns.Scale != 2 || ns.ThresholdStart != 0.05 || ns.ThresholdEnd != 0.05 || ns.LRMinRatio != 0 {
+		t.Errorf("Navier–Stokes preset %+v", ns)
+	}
+	if bh.Members != 1024 || bh.Steps != 80 || bh.Updates != 1 || bh.Scale != 3.5 || bh.ThresholdStart != 0.1 || bh.ThresholdEnd != 0.1 || bh.LRMinRatio != 1e-3 {
+		t.Errorf("black-hole preset %+v", bh)
+	}
+	m, err := NewEnKG(bh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, r, n, i := 3.5, 1e-3, 80.0, 10.0 // float64 arithmetic in the published order
+	if got, want := m.GuidanceScale(10), sc*(1-r)*(n-i)/n+r; got != want {
+		t.Errorf("scale_10 = %v, want %v", got, want)
+	}
+	var first, last int = -1, -1
+	for i := 0; i < 80; i++ {
+		if guided(i, 80, 0.1, 0.1) {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first != 9 || last != 71 {
+		t.Errorf("black-hole guided steps %d…%d, want 9…71", first, last)
+	}
+	if n, _ := NewEnKG(ns); n.GuidanceScale(40) != 2 {
+		t.Error("constant scale with lr_min_ratio 0")
+	}
+}
