@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/enkg-go/enkg/datasets"
+	"github.com/enkg-go/enkg/spectral"
 )
 
 func load(t testing.TB, name string) *datasets.Array {
@@ -118,5 +119,32 @@ func TestPublishedForcing(t *testing.T) {
 		if d := maxAbsDiff(got, f.Data); d > 5e-14 {
 			t.Errorf("%s: max difference %.3g", name, d)
 		}
+	}
+}
+
+// TestGRFToSolution runs the whole published pipeline of case b: the standard normals ξ
+// → GaussianRF2d sample (package spectral) → solve to T = 1 (98 adaptive steps).
+func TestGRFToSolution(t *testing.T) {
+	xi := load(t, "b_seed100_xi.npy")
+	w0 := load(t, "b_seed100_w0.npy").Data
+	want := load(t, "b_seed100_yfull.npy").Data
+	g, err := spectral.NewGRF(64, 64, spectral.DefaultGRFSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := make([]float64, 64*64)
+	g.FromNormals(w, xi.Data)
+	if e := maxAbsDiff(w, w0); e > 1e-12 {
+		t.Fatalf("GRF sample differs from b_seed100_w0.npy by %.3g", e)
+	}
+	s, err := NewSolver(64, 64, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Solve(context.Background(), w, w, 1); err != nil {
+		t.Fatal(err)
+	}
+	if e := relL2(w, want); e > 1e-9 || s.Stats().Steps != 98 {
+		t.Errorf("relative L2 %.3g, %d steps (want ≤ 1e-9, 98)", e, s.Stats().Steps)
 	}
 }
