@@ -29,11 +29,29 @@ type fftStage struct {
 	rootI    []complex128
 }
 
-// expm returns exp(−2πi·a/b) computed from the reduced fraction for accuracy.
+// expm returns exp(−2πi·a/b). The angle is reduced exactly in integers to the first
+// octant, so quarter-turn multiples (±1, ±i) are exact and all values are symmetric to the
+// last bit.
 func expm(a, b int) complex128 {
 	a %= b
-	// Use symmetry to keep the angle in [0, π/4] where sin/cos are most accurate.
-	s, c := math.Sincos(2 * math.Pi * float64(a) / float64(b))
+	if a < 0 {
+		a += b
+	}
+	q, r := (4*a)/b, (4*a)%b // θ = 2πa/b = q·π/2 + φ, φ = (π/2)·r/b
+	var s, c float64
+	if 2*r <= b {
+		s, c = math.Sincos(math.Pi / 2 * float64(r) / float64(b))
+	} else {
+		c, s = math.Sincos(math.Pi / 2 * float64(b-r) / float64(b))
+	}
+	switch q {
+	case 1:
+		c, s = -s, c
+	case 2:
+		c, s = -c, -s
+	case 3:
+		c, s = s, -c
+	}
 	return complex(c, -s)
 }
 

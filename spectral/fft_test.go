@@ -86,3 +86,26 @@ func seq(a, b int) []int {
 	}
 	return s
 }
+
+func TestExpm(t *testing.T) {
+	for b := 1; b <= 64; b++ {
+		for a := -b; a < 2*b; a++ {
+			ar := ((a % b) + b) % b // reduce first: the reference's own error grows with the angle
+			if 2*ar > b {
+				ar -= b
+			}
+			want := cmplx.Exp(complex(0, -2*math.Pi*float64(ar)/float64(b)))
+			if d := cmplx.Abs(expm(a, b) - want); d > 1e-15 {
+				t.Fatalf("expm(%d, %d) = %v, want %v", a, b, expm(a, b), want)
+			}
+		}
+	}
+	for _, c := range []struct {
+		a, b int
+		w    complex128
+	}{{0, 4, 1}, {1, 4, -1i}, {2, 4, -1}, {3, 4, 1i}, {8, 32, -1i}, {5, 10, -1}} {
+		if got := expm(c.a, c.b); got != c.w {
+			t.Errorf("expm(%d, %d) = %v, want exactly %v", c.a, c.b, got, c.w)
+		}
+	}
+}
