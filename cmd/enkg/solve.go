@@ -278,6 +278,7 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 		diffusion.Denoiser
 		guidance.Sampler
 	}
+	var truthSample func(dst []float64) error // nil: a sample of the prior
 	switch cfg.Prior.Kind {
 	case "gaussian":
 		g, err := diffusion.NewIsotropicGaussian(n*n, 0, cfg.Prior.Variance)
@@ -285,15 +286,11 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 			return nil, fmt.Errorf("prior: %w", err)
 		}
 		prior = g
-	case "grf":
+	case "grf", "grf-fit":
 		if n%2 != 0 {
-			return nil, fmt.Errorf("prior: grf needs an even size, got %d", n)
+			return nil, fmt.Errorf("prior: %s needs an even size, got %d", cfg.Prior.Kind, n)
 		}
 		grf, err := spectral.NewGRF(n, n, spectral.GRFSettings{Alpha: cfg.Prior.Alpha, Tau: cfg.Prior.Tau})
-		if err != nil {
-			return nil, fmt.Errorf("prior: %w", err)
-		}
-		sg, err := diffusion.NewSpectralGaussianFromGRF(grf)
 		if err != nil {
 			return nil, fmt.Errorf("prior: %w", err)
 		}
@@ -301,15 +298,44 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 		if pr.Kind == "navier-stokes" {
 			sc = pr.Scale
 		}
-		pw := append([]float64(nil), sg.Power()...)
-		for i := range pw {
-			pw[i] /= sc * sc
+		if cfg.Prior.Kind == "grf" {
+			sg, err := diffusion.NewSpectralGaussianFromGRF(grf)
+			if err != nil {
+				return nil, fmt.Errorf("prior: %w", err)
+			}
+			pw := append([]float64(nil), sg.Power()...)
+			for i := range pw {
+				pw[i] /= sc * sc
+			}
+			if prior, err = diffusion.NewSpectralGaussian(n, n, nil, pw); err != nil {
+				return nil, fmt.Errorf("prior: %w", err)
+			}
+			break
 		}
-		if prior, err = diffusion.NewSpectralGaussian(n, n, nil, pw); err != nil {
+		// grf-fit: a stationary Gaussian fitted to generated fields; the truth is a generated
+		// field too (not a sample of the fitted prior).
+		if cfg.Prior.Samples < 2 {
+			return nil, fmt.Errorf("prior: grf-fit needs at least 2 samples, got %d", cfg.Prior.Samples)
+		}
+		data := mat.NewDense(cfg.Prior.Samples, n*n, nil)
+		if err := grf.SampleBatch(ctx, data.RawMatrix().Data, rng.Sub(cfg.Seed, "prior-data"), cfg.Workers); err != nil {
 			return nil, fmt.Errorf("prior: %w", err)
 		}
+		data.Scale(1/sc, data)
+		sg, err := diffusion.FitSpectralGaussian(n, n, data, diffusion.SpectralFitSettings{})
+		if err != nil {
+			return nil, fmt.Errorf("prior: %w", err)
+		}
+		prior = sg
+		truthSample = func(dst []float64) error {
+			grf.Sample(dst, rng.New(rng.Sub(cfg.Truth.Seed, "truth")))
+			for i := range dst {
+				dst[i] /= sc
+			}
+			return nil
+		}
 	default:
-		return nil, fmt.Errorf("prior: unknown kind %q (want gaussian or grf; gmm or empirical for blackhole)", cfg.Prior.Kind)
+		return nil, fmt.Errorf("prior: unknown kind %q (want gaussian, grf or grf-fit; gmm or empirical for blackhole)", cfg.Prior.Kind)
 	}
 	// Forward model.
 	var factory operator.Factory
@@ -342,6 +368,11 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 			return nil, fmt.Errorf("truth: %s has shape %v, want (%d, %d)", cfg.Truth.File, a.Shape, n, n)
 		}
 		st.truth = a.Data
+	} else if truthSample != nil {
+		st.truth = make([]float64, n*n)
+		if err := truthSample(st.truth); err != nil {
+			return nil, fmt.Errorf("truth: %w", err)
+		}
 	} else {
 		t := mat.NewDense(1, n*n, nil)
 		// A stream of its own: never the stream of an ensemble member.

@@ -169,3 +169,15 @@ func TestSolveNavierStokesStudy(t *testing.T) {
 		t.Errorf("EnKG %.3f (measured 0.797), EKI %.3f (0.975), prior mean 1", enkg, eki)
 	}
 }
+
+func TestSolveFittedSpectralPrior(t *testing.T) {
+	cfg := solveWriteConfig(t, solveTestConfig)
+	out := t.TempDir()
+	sets := []string{"prior.kind=grf-fit", "prior.samples=32", "algorithm.enkg.members=8", "algorithm.enkg.steps=6"}
+	if err := runSolve(context.Background(), solveOptions{config: cfg, out: out, sets: sets}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := runSolve(context.Background(), solveOptions{config: cfg, out: t.TempDir(), sets: []string{"prior.kind=grf-fit", "prior.samples=1"}}, io.Discard); err == nil {
+		t.Error("grf-fit with one sample accepted")
+	}
+}
