@@ -19,7 +19,10 @@ CHECKPOINT may be
     persistence needs its source tree importable: pass --code-dir /path/to/edm;
   * a torch file (.pt/.pth) holding a module, a state_dict, or a dict with the network
     under one of the keys ema, net, model, state_dict (InverseBench/EnKG checkpoints store
-    {'ema': state_dict, ...}); --key KEY selects another key.
+    {'ema': state_dict, ...} or {'net': ...}); --key KEY selects another key;
+  * a safetensors file (model.safetensors of a Hugging Face hub snapshot saved by
+    PyTorchModelHubMixin, e.g. hzzheng/InverseBench-NS2d-diffusion-prior): read with numpy
+    alone (torch not needed); pass the snapshot's config.json as --config and --precond.
 
 The description comes from the module itself when there is one (class names, sigma_data /
 beta_d / beta_min / M / epsilon_t / sigma_min / sigma_max, and EDM's init_kwargs). For a
@@ -30,8 +33,8 @@ optionally under a key "model" or "net" or with "_target_: models.precond.EDMPre
 --precond EDM|VP|VE names the wrapper when the file does not. A reference
 <case>_config.json (precond_class, *_constructor_resolved) is accepted as well.
 
-Requires: python3, numpy, torch (any version that can read the checkpoint). Only the CPU is
-used. Class-conditional networks (label_dim > 0) are exported, but enkg rejects them.
+Requires: python3, numpy, and torch for .pt/.pkl files (any version that can read the
+checkpoint; safetensors need numpy only); PyYAML for YAML configs. Only the CPU is used. Class-conditional networks (label_dim > 0) are exported, but enkg rejects them.
 """
 import argparse
 import io
@@ -68,7 +71,36 @@ def precond_type(name):
             "veprecond": "VE", "ve": "VE"}.get(n)
 
 
+SAFETENSORS_DTYPES = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "BF16": "<u2"}
+
+
+def load_safetensors(path):
+    """state_dict of a .safetensors file as float32 numpy arrays (no torch needed)."""
+    import struct
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        if n > 100 << 20:
+            fail(f"{path}: safetensors header of {n} bytes")
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        dt = SAFETENSORS_DTYPES.get(v["dtype"])
+        if dt is None:
+            fail(f"{path}: tensor {k} has dtype {v['dtype']}")
+        b, e = v["data_offsets"]
+        a = np.frombuffer(data[b:e], dtype=dt)
+        if v["dtype"] == "BF16":
+            a = (a.astype(np.uint32) << 16).view("<f4")
+        out[k] = a.astype(np.float32).reshape(v["shape"])
+    return out
+
+
 def load_checkpoint(path, key, code_dir):
+    if path.endswith(".safetensors"):
+        return load_safetensors(path)
     import torch
     if code_dir:
         sys.path.insert(0, code_dir)
@@ -172,21 +204,27 @@ def config_description(path, precond):
 
 
 def state_dict_of(obj):
-    import torch
-    if isinstance(obj, torch.nn.Module):
-        sd = obj.state_dict()
-    elif isinstance(obj, dict):
-        sd = obj
+    if isinstance(obj, dict) and all(isinstance(v, np.ndarray) for v in obj.values()):
+        sd = obj  # from safetensors
     else:
-        fail(f"cannot get a state_dict from a {type(obj).__name__}")
+        import torch
+        if isinstance(obj, torch.nn.Module):
+            sd = obj.state_dict()
+        elif isinstance(obj, dict):
+            sd = obj
+        else:
+            fail(f"cannot get a state_dict from a {type(obj).__name__}")
     out = {}
     for k, v in sd.items():
-        if not torch.is_tensor(v):
-            fail(f"state_dict entry {k} is a {type(v).__name__}, not a tensor")
+        if not isinstance(v, np.ndarray):
+            import torch
+            if not torch.is_tensor(v):
+                fail(f"state_dict entry {k} is a {type(v).__name__}, not a tensor")
+            v = v.detach().to("cpu").float().numpy()
         k = k.replace("module.", "", 1) if k.startswith("module.") else k
         if not k.startswith("model."):
             k = "model." + k  # the network's own state_dict: add the wrapper's prefix
-        out[k] = v.detach().to("cpu").float().numpy()
+        out[k] = np.asarray(v, dtype=np.float32)
     return out
 
 
@@ -213,10 +251,12 @@ def main():
                     help="also write N random test inputs and PyTorch's D (needs the module, not a bare state_dict)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    import torch
 
     obj = load_checkpoint(a.checkpoint, a.key, a.code_dir)
-    is_module = isinstance(obj, torch.nn.Module)
+    is_module = False
+    if not a.checkpoint.endswith(".safetensors"):
+        import torch
+        is_module = isinstance(obj, torch.nn.Module)
     if a.config:
         desc = config_description(a.config, a.precond)
     elif is_module:
@@ -240,6 +280,7 @@ def main():
           f"({desc['precond']['type']}Precond + {desc['network']['type']})")
 
     if a.check:
+        import torch
         if not is_module:
             fail("--check needs the network module (the checkpoint holds a bare state_dict)")
         net = obj.eval().float()

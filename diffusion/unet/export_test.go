@@ -27,7 +27,8 @@ func pythonWithTorch(t *testing.T) string {
 //   - {'ema': state_dict} with the reference config (case B, VPPrecond + SongUNet);
 //   - a bare network state_dict with an InverseBench-style YAML config (case A);
 //   - a pickled module (stand-in EDM classes with EDM's attribute and parameter names),
-//     whose description is read from the module itself (case C, EDMPrecond + SongUNet).
+//     whose description is read from the module itself (case C, EDMPrecond + SongUNet);
+//   - a Hugging Face snapshot, model.safetensors + config.json, with --precond VE (case D).
 func TestExportWeights(t *testing.T) {
 	py := pythonWithTorch(t)
 	script, err := filepath.Abs(filepath.Join("..", "..", "tools", "export_weights.py"))
@@ -56,6 +57,20 @@ open(out + '/A.yaml', 'w').write('''model:
   num_blocks: 1
   dropout: 0.0
 ''')
+# a Hugging Face hub snapshot (PyTorchModelHubMixin): model.safetensors + config.json
+hdr, blobs, off = {}, [], 0
+for k in w.files:
+    b = np.ascontiguousarray(w[k], dtype='<f4').tobytes()
+    hdr[k] = {'dtype': 'F32', 'shape': list(w[k].shape), 'data_offsets': [off, off + len(b)]}
+    blobs.append(b); off += len(b)
+hdr['__metadata__'] = {'format': 'pt'}
+h = json.dumps(hdr).encode()
+h += b' ' * ((8 - len(h) % 8) % 8)
+with open(out + '/model.safetensors', 'wb') as f:
+    f.write(len(h).to_bytes(8, 'little')); f.write(h); f.write(b''.join(blobs))
+json.dump({'img_resolution': 16, 'img_channels': 1, 'label_dim': 0, 'sigma_min': 0.02, 'sigma_max': 100,
+           'model_type': 'SongUNet', 'model_channels': 16, 'channel_mult': [1, 2], 'attn_resolutions': [8],
+           'num_blocks': 1, 'dropout': 0.0}, open(out + '/config.json', 'w'))
 cfg = json.load(open(td + '/C_config.json'))
 inner = fakeedm.SongUNet({k[len('model.'):]: torch.from_numpy(w[k]) for k in w.files}, **cfg['model_constructor_resolved'])
 torch.save({'ema': fakeedm.EDMPrecond(inner, 16, 1)}, out + '/C.pt')
@@ -71,6 +86,7 @@ torch.save({'ema': fakeedm.EDMPrecond(inner, 16, 1)}, out + '/C.pt')
 		{"B", []string{filepath.Join(dir, "B.pt"), "--config", filepath.Join(td, "B_config.json")}},
 		{"A", []string{filepath.Join(dir, "A.pt"), "--config", filepath.Join(dir, "A.yaml")}},
 		{"C", []string{filepath.Join(dir, "C.pt"), "--code-dir", filepath.Join(td, "export")}},
+		{"D", []string{filepath.Join(dir, "model.safetensors"), "--config", filepath.Join(dir, "config.json"), "--precond", "VE"}},
 	} {
 		out := filepath.Join(dir, "out", c.name)
 		args := append([]string{script}, c.args...)

@@ -39,8 +39,8 @@ func (a *arena) reset() {
 	a.off = 0
 }
 
-// Hook receives a copy-free view of an intermediate activation of one image (valid only
-// during the call): name as in the reference acts.npz ("map_noise", "emb", "enc.16x16_block0", …).
+// Hook receives an intermediate activation of one image (C×H×W, float32, a view valid only
+// during the call), named as in the reference acts.npz; see Model.Trace.
 type Hook func(name string, data []float32)
 
 // workspace holds every buffer one forward pass of one image needs.

@@ -157,9 +157,12 @@ func newConv(r *registry, name string, cin, cout, k int, bias, up, down bool, fi
 	return c
 }
 
+// prepare packs the weights for the GEMM and drops the unpacked copy (the packed one is
+// the only copy kept, so the weights are held once).
 func (c *conv2d) prepare() {
 	if c.w != nil {
 		c.ap = packA(c.w.data, c.cout, c.cin*c.k*c.k)
+		c.w.data = nil
 	}
 }
 

@@ -187,6 +187,25 @@ func (m *Model) denoise(ctx context.Context, dst, x *mat.Dense, sigma func(int) 
 	})
 }
 
+// Trace evaluates D(x; σ) for one image (x and dst of length Dim; dst may alias x) on the
+// calling goroutine and calls hook with every intermediate activation in execution order,
+// named as in the reference acts.npz: "map_noise" (before SongUNet's swap), "map_layer0",
+// "map_layer1" (before SiLU), "emb", "enc.<res>x<res>_<module>", "dec.…", and the output
+// norm and conv ("out_norm", "out_conv" or "dec.<res>x<res>_aux_norm", "…_aux_conv" = F).
+// The slices are valid only during the call. Use it to locate a disagreement with PyTorch.
+func (m *Model) Trace(dst, x []float64, sigma float64, hook Hook) error {
+	if len(x) != m.Dim() || len(dst) != m.Dim() {
+		return fmt.Errorf("unet: Trace: len(x) = %d, len(dst) = %d, want %d", len(x), len(dst), m.Dim())
+	}
+	if !(sigma > 0) || math.IsInf(sigma, 0) {
+		return fmt.Errorf("unet: sigma %v must be positive and finite", sigma)
+	}
+	ws := m.getWS(1)
+	defer m.putWS(ws)
+	ws.hook = hook
+	return m.denoiseRow(ws, dst, x, sigma, 0)
+}
+
 // denoiseRow evaluates one image; dst may alias x.
 func (m *Model) denoiseRow(ws *workspace, dst, x []float64, sigma float64, idx int) error {
 	nm := m.spec.Normalization

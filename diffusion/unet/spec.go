@@ -96,7 +96,7 @@ func (r rawNetwork) resolve(typ string) (NetworkSpec, error) {
 	}
 	n := NetworkSpec{Type: canonicalNet(typ)}
 	if n.Type == "" {
-		return n, fmt.Errorf("unet: unknown network type %q (want SongUNet or DhariwalUNet)", typ)
+		return n, fmt.Errorf("unet: unknown network type %q (want SongUNet or DhariwalUNet; InverseBench's 'ADM' UNetModel is a different network)", typ)
 	}
 	d := Defaults(n.Type)
 	pick := func(p *int, def int) int {
@@ -162,9 +162,9 @@ func Defaults(typ string) NetworkSpec {
 func canonicalNet(s string) string {
 	s = s[strings.LastIndex(s, ".")+1:]
 	switch strings.ToLower(s) {
-	case "songunet", "ddpmpp", "ddpm++":
+	case "songunet":
 		return "SongUNet"
-	case "dhariwalunet", "adm":
+	case "dhariwalunet":
 		return "DhariwalUNet"
 	}
 	return ""

@@ -136,12 +136,11 @@ func TestReferenceIntermediates(t *testing.T) {
 			dim := m.Dim()
 			got := map[string][]float32{}
 			for i := 0; i < nimg; i++ {
-				ws := m.net.newWorkspace(1)
-				ws.hook = func(name string, d []float32) {
-					got[name] = append(got[name], d...)
-				}
 				dst := make([]float64, dim)
-				if err := m.denoiseRow(ws, dst, rc.x.Data[i*dim:(i+1)*dim], rc.sigma.Data[i], i); err != nil {
+				err := m.Trace(dst, rc.x.Data[i*dim:(i+1)*dim], rc.sigma.Data[i], func(name string, d []float32) {
+					got[name] = append(got[name], d...)
+				})
+				if err != nil {
 					t.Fatal(err)
 				}
 				cs, co, ci, cn := m.Coefficients(rc.sigma.Data[i])
@@ -221,11 +220,19 @@ func TestReferenceDenoise(t *testing.T) {
 			n := rc.x.Shape[0]
 			dim := rc.model.Dim()
 			x := mat.NewDense(n, dim, append([]float64(nil), rc.x.Data...))
+			var first *mat.Dense
 			for _, w := range []int{1, 2, 8} {
 				rc.model.settings.Workers = w
 				dst := mat.NewDense(n, dim, nil)
 				if err := rc.model.DenoiseEach(context.Background(), dst, x, rc.sigma.Data); err != nil {
 					t.Fatal(err)
+				}
+				// one image per worker, or each convolution split over 8 goroutines:
+				// bit-identical results
+				if first == nil {
+					first = dst
+				} else if !mat.Equal(first, dst) {
+					t.Errorf("workers %d: result differs from workers 1", w)
 				}
 				if e := relErr64(dst.RawMatrix().Data, rc.D.Data); e > tol {
 					t.Errorf("workers %d: D relative error %.3g > %g", w, e, tol)
