@@ -20,6 +20,7 @@ import (
 	"github.com/enkg-go/enkg/diffusion"
 	"github.com/enkg-go/enkg/figures"
 	"github.com/enkg-go/enkg/guidance"
+	"github.com/enkg-go/enkg/imaging"
 	"github.com/enkg-go/enkg/interferometry"
 	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/pde"
@@ -399,6 +400,17 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 		mf = operator.Gaussian{Sigma: pr.Noise}
 	}
 	st.p = &guidance.Problem{Observation: st.obs, Forward: factory, Misfit: mf, Prior: guidance.NewAffineVJP(prior), Sampler: prior}
+	// PSNR and SSIM over the truth's range.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range st.truth {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if rg := hi - lo; rg > 0 {
+		st.extra["psnr"] = func(est, truth []float64) (float64, error) { return imaging.PSNR(est, truth, rg) }
+		st.extra["ssim"] = func(est, truth []float64) (float64, error) {
+			return imaging.SSIM(est, truth, imaging.Shape{C: 1, H: n, W: n}, rg)
+		}
+	}
 	// Exact posterior mean of a Gaussian prior with the stride operator.
 	if pr.Kind == "linear-gaussian" {
 		st.postMean = solvePosteriorMean(cfg, prior, st.obs, st.no)
@@ -736,6 +748,12 @@ func solveBuildBlackHole(ctx context.Context, cfg solveConfig) (*solveProblemSet
 			}
 			return interferometry.BlurredPSNR(unit(truth), al, g, f)
 		}
+	}
+	st.extra["psnr"] = func(est, truth []float64) (float64, error) {
+		return imaging.PSNR(unit(est), unit(truth), 1)
+	}
+	st.extra["ssim"] = func(est, truth []float64) (float64, error) {
+		return imaging.SSIM(unit(est), unit(truth), imaging.Shape{C: 1, H: n, W: n}, 1)
 	}
 	st.extra["psnr_aligned"] = func(est, truth []float64) (float64, error) {
 		p, _, err := interferometry.AlignedPSNR(unit(truth), unit(est), g)

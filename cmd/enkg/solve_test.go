@@ -63,7 +63,7 @@ func TestSolveWritesOutputs(t *testing.T) {
 	if m.Members != 24 || m.Counts.Forward == 0 {
 		t.Errorf("metrics.json: %s", b)
 	}
-	for _, k := range []string{"rel_l2", "psnr", "rel_l2_to_posterior_mean", "data_misfit_of_mean"} {
+	for _, k := range []string{"rel_l2", "psnr", "ssim", "rel_l2_to_posterior_mean", "data_misfit_of_mean"} {
 		if _, ok := m.Metrics[k]; !ok {
 			t.Errorf("metrics.json lacks %s", k)
 		}
