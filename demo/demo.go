@@ -76,6 +76,8 @@ type Settings struct {
 	// ThresholdStart, ThresholdEnd bound EnKG's guided steps [0.05, 0.05].
 	ThresholdStart, ThresholdEnd float64
 	EKIScale                     float64 // EKI step scale [2] (published eki.yaml)
+	// SigmaMax is the largest noise level of EnKG's schedule, in the normalised space [80].
+	SigmaMax float64
 
 	Seed      uint64 // seed of the ensembles and of the noise [0]
 	TruthSeed uint64 // the truth is field 0 of `enkg data ns --seed TruthSeed` [1000]
@@ -87,7 +89,7 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{Res: 64, Re: 200, Spinup: 5, T: 1, Stride: 2, Scale: 10, Noise: 0.1, Train: 100,
 		Members: 64, Steps: 20, Updates: 2, Guide: 2, ThresholdStart: 0.05, ThresholdEnd: 0.05,
-		EKIScale: 2, TruthSeed: 1000}
+		EKIScale: 2, SigmaMax: 80, TruthSeed: 1000}
 }
 
 // Resolve fills zero fields with the defaults and validates the result.
@@ -115,6 +117,7 @@ func (s Settings) Resolve() (Settings, error) {
 	filli(&s.Updates, d.Updates)
 	fill(&s.Guide, d.Guide)
 	fill(&s.EKIScale, d.EKIScale)
+	fill(&s.SigmaMax, d.SigmaMax)
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case s.Res < 4 || s.Res%2 != 0:
@@ -133,6 +136,8 @@ func (s Settings) Resolve() (Settings, error) {
 		return s, fmt.Errorf("%w: Members %d must be ≥ 2", ErrSettings, s.Members)
 	case s.Steps < 2 || s.Updates < 1:
 		return s, fmt.Errorf("%w: Steps %d must be ≥ 2 and Updates %d ≥ 1", ErrSettings, s.Steps, s.Updates)
+	case !(s.SigmaMax > 0.002) || !finite(s.SigmaMax):
+		return s, fmt.Errorf("%w: SigmaMax %g must be finite and > 0.002", ErrSettings, s.SigmaMax)
 	case !(s.Guide > 0) || !finite(s.Guide) || !(s.EKIScale > 0) || !finite(s.EKIScale):
 		return s, fmt.Errorf("%w: guidance scales %g, %g must be finite and > 0", ErrSettings, s.Guide, s.EKIScale)
 	}
@@ -284,6 +289,7 @@ func Run(ctx context.Context, s Settings, prior interface {
 
 	es := guidance.EnKGNavierStokes()
 	es.Members, es.Steps, es.Updates, es.Scale = s.Members, s.Steps, s.Updates, s.Guide
+	es.SigmaMax = s.SigmaMax
 	es.ThresholdStart, es.ThresholdEnd, es.Seed = s.ThresholdStart, s.ThresholdEnd, rng.Sub(s.Seed, "demo enkg")
 	enkg, err := guidance.NewEnKG(es)
 	if err != nil {
