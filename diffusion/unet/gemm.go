@@ -86,52 +86,68 @@ func (s *bSource) pack(dst []float32, p0, kb, j0, nb int) {
 	k2 := s.k * s.k
 	pad := s.k / 2
 	w := s.w
+	// per row kk of the block: the source plane and the kernel offset (dy, dx)
+	var tab [kc]struct{ off, dy, dx int }
 	for kk := 0; kk < kb; kk++ {
 		q := p0 + kk
 		ci := q / k2
 		r := q - ci*k2
-		dy := r/s.k - pad
-		dx := r%s.k - pad
-		plane := s.in[ci*cs : ci*cs+hw]
-		for jp := 0; jp < npan; jp++ {
-			d := dst[jp*kb*nr+kk*nr : jp*kb*nr+kk*nr+nr]
-			j := j0 + jp*nr
-			cnt := min(nr, j0+nb-j)
-			// split the panel into runs that lie in one image row
-			for t := 0; t < cnt; {
-				p := j + t
-				y := p / w
-				x := p - y*w
-				run := min(cnt-t, w-x)
-				seg := d[t : t+run]
-				yy := y + dy
-				if run == nr && yy >= 0 && yy < s.h && x+dx >= 0 && x+dx+nr <= w {
-					copy16(seg, plane[yy*w+x+dx:])
-					t += run
+		tab[kk].off, tab[kk].dy, tab[kk].dx = ci*cs, r/s.k-pad, r%s.k-pad
+	}
+	for jp := 0; jp < npan; jp++ {
+		pan := dst[jp*kb*nr : (jp+1)*kb*nr]
+		j := j0 + jp*nr
+		cnt := min(nr, j0+nb-j)
+		y := j / w
+		x := j - y*w
+		oneRun := cnt == nr && x+nr <= w // the panel lies in one image row
+		for kk := 0; kk < kb; kk++ {
+			e := tab[kk]
+			d := pan[kk*nr : kk*nr+nr]
+			if oneRun {
+				yy, xs := y+e.dy, x+e.dx
+				if yy >= 0 && yy < s.h && xs >= 0 && xs+nr <= w {
+					copy16(d, s.in[e.off+yy*w+xs:])
 					continue
 				}
-				if yy < 0 || yy >= s.h {
-					clear(seg)
-				} else {
-					row := plane[yy*w : yy*w+w]
-					lo := max(0, -(x + dx))
-					hi := min(run, w-(x+dx))
-					if lo > 0 {
-						clear(seg[:lo])
-					}
-					if hi > lo {
-						copy(seg[lo:hi], row[x+lo+dx:x+hi+dx])
-					}
-					if hi < run {
-						clear(seg[max(hi, 0):])
-					}
-				}
-				t += run
 			}
-			if cnt < nr {
-				clear(d[cnt:])
+			s.packEdge(d, s.in[e.off:e.off+hw], j, cnt, e.dy, e.dx)
+		}
+	}
+}
+
+// packEdge fills one panel row d (nr values) for pixels j … j+cnt−1 and kernel offset
+// (dy, dx), splitting the pixels into runs that lie in one image row and zero-filling
+// what falls outside the image.
+func (s *bSource) packEdge(d, plane []float32, j, cnt, dy, dx int) {
+	w := s.w
+	for t := 0; t < cnt; {
+		p := j + t
+		y := p / w
+		x := p - y*w
+		run := min(cnt-t, w-x)
+		seg := d[t : t+run]
+		yy := y + dy
+		if yy < 0 || yy >= s.h {
+			clear(seg)
+		} else {
+			row := plane[yy*w : yy*w+w]
+			lo := max(0, -(x + dx))
+			hi := min(run, w-(x+dx))
+			if lo > 0 {
+				clear(seg[:min(lo, run)])
+			}
+			if hi > lo {
+				copy(seg[lo:hi], row[x+lo+dx:x+hi+dx])
+			}
+			if hi < run {
+				clear(seg[max(hi, 0):])
 			}
 		}
+		t += run
+	}
+	if cnt < nr {
+		clear(d[cnt:])
 	}
 }
 

@@ -100,16 +100,22 @@ func (n *groupNorm) group(g int, dst, x []float32, hw int, silu bool) {
 	cg := n.c / n.g
 	gs := cg * hw
 	seg := x[g*gs : (g+1)*gs]
-	var sum float64
-	for _, v := range seg {
-		sum += float64(v)
+	// one pass: Σx and Σx² in float64 (4 partial sums each). The float32 data makes
+	// E[x²] − μ² safe in float64 unless |μ|/σ exceeds ~10⁶.
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+	i := 0
+	for ; i+4 <= len(seg); i += 4 {
+		a, b, c, d := float64(seg[i]), float64(seg[i+1]), float64(seg[i+2]), float64(seg[i+3])
+		s0, s1, s2, s3 = s0+a, s1+b, s2+c, s3+d
+		q0, q1, q2, q3 = q0+a*a, q1+b*b, q2+c*c, q3+d*d
 	}
-	mu := sum / float64(gs)
-	var ss float64
-	for _, v := range seg {
-		d := float64(v) - mu
-		ss += d * d
+	for ; i < len(seg); i++ {
+		a := float64(seg[i])
+		s0 += a
+		q0 += a * a
 	}
+	mu := (s0 + s1 + s2 + s3) / float64(gs)
+	ss := max(0, (q0+q1+q2+q3)-mu*mu*float64(gs))
 	inv := 1 / math.Sqrt(ss/float64(gs)+n.eps)
 	for c := g * cg; c < (g+1)*cg; c++ {
 		a := float32(inv) * n.w.data[c]
