@@ -39,10 +39,11 @@
 // output on a stack; each decoder block whose input width differs concatenates [x, pop()].
 // The output is conv(SiLU(GN(x))) (DhariwalUNet out_norm/out_conv, SongUNet aux_norm/aux_conv).
 //
-// Supported: DhariwalUNet with every constructor option except class labels; SongUNet in
-// its DDPM++ form (positional embedding, standard encoder and decoder, any even FIR filter)
-// — the configurations of the published EnKG priors. NCSN++ options (fourier embedding,
-// skip/residual encoder, skip decoder) and label_dim > 0 are rejected with an error.
+// Supported: DhariwalUNet with every constructor option except class labels; SongUNet with
+// the standard encoder and decoder (DDPM++), a positional or Fourier noise embedding
+// ([cos(2πf·t) | sin(2πf·t)] with the trained buffer map_noise.freqs) and any even FIR
+// filter — covering the published EnKG priors. NCSN++'s skip/residual encoder and skip
+// decoder, and label_dim > 0, are rejected with an error.
 //
 // # Weights and description
 //

@@ -249,6 +249,22 @@ type posEmb struct {
 	endpoint bool
 	swap     bool
 	freqs    []float32
+	fourier  *tensor // FourierEmbedding: the buffer map_noise.freqs; freqs = float32(2π)·buffer
+}
+
+// newFourierEmb is FourierEmbedding: [cos(t·2πf_i) | sin(t·2πf_i)] with the random
+// frequencies f (scale 16 at training) read from the state_dict buffer map_noise.freqs.
+func newFourierEmb(r *registry, n int, swap bool) *posEmb {
+	return &posEmb{n: n, swap: swap, freqs: make([]float32, n/2), fourier: r.add("map_noise.freqs", true, n/2)}
+}
+
+func (p *posEmb) prepare() {
+	if p.fourier != nil {
+		twoPi := float32(2 * math.Pi)
+		for i, f := range p.fourier.data {
+			p.freqs[i] = twoPi * f
+		}
+	}
 }
 
 func newPosEmb(n int, endpoint, swap bool) *posEmb {

@@ -61,7 +61,7 @@ func TestLoadErrors(t *testing.T) {
 // TestSpecErrors: unsupported or impossible descriptions are rejected with a reason.
 func TestSpecErrors(t *testing.T) {
 	for _, c := range []struct{ json, want string }{
-		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"embedding_type":"fourier"}}`, "embedding_type \"fourier\""},
+		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"embedding_type":"sinusoid"}}`, "embedding_type \"sinusoid\""},
 		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"encoder_type":"residual"}}`, "encoder_type \"residual\""},
 		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"decoder_type":"skip"}}`, "decoder_type \"skip\""},
 		{`{"precond":{"type":"EDM"},"network":{"type":"DhariwalUNet","img_resolution":32,"label_dim":10}}`, "class-conditional"},
@@ -203,5 +203,56 @@ func TestDenoiseErrors(t *testing.T) {
 	cancel()
 	if err := m.Denoise(ctx2, d, x, 1); err == nil {
 		t.Error("cancelled context: no error")
+	}
+}
+
+// TestFourierEmbedding: a SongUNet with embedding_type "fourier" (NCSN++'s noise embedding,
+// channel_mult_noise 2) expects the buffer map_noise.freqs and embeds c_noise as
+// [sin(t·2πf) | cos(t·2πf)] (after SongUNet's swap), 2π·f rounded to float32 as torch does.
+func TestFourierEmbedding(t *testing.T) {
+	s, err := ParseSpec([]byte(`{"precond":{"type":"VE"},"network":{"type":"SongUNet","img_resolution":16,
+		"model_channels":16,"channel_mult":[1,2],"attn_resolutions":[8],"num_blocks":1,
+		"embedding_type":"fourier","channel_mult_noise":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := randomState(t, s, 3)
+	if _, ok := st["model.map_noise.freqs"]; !ok {
+		t.Fatal("no model.map_noise.freqs among the expected tensors")
+	}
+	if got := st["model.map_layer0.weight"].Shape; got[1] != 32 {
+		t.Fatalf("map_layer0 input width %d, want model_channels·channel_mult_noise = 32", got[1])
+	}
+	f := st["model.map_noise.freqs"]
+	for i := range f.Data {
+		f.Data[i] = float64(float32(16 * math.Sin(float64(i)+0.5)))
+	}
+	m, err := New(s, st, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sigma = 3.0
+	_, _, _, cn := m.Coefficients(sigma)
+	var emb []float32
+	x := make([]float64, m.Dim())
+	if err := m.Trace(x[:0:0], x, sigma, nil); err == nil {
+		t.Fatal("Trace with a short dst: no error")
+	}
+	dst := make([]float64, m.Dim())
+	if err := m.Trace(dst, x, sigma, func(name string, d []float32) {
+		if name == "map_noise" {
+			emb = append(emb, d...)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, fv := range f.Data {
+		a := float64(cn * (float32(2*math.Pi) * float32(fv)))
+		if d := math.Abs(float64(emb[i]) - math.Cos(a)); d > 1e-6 {
+			t.Errorf("cos part %d: %v, want %v", i, emb[i], math.Cos(a))
+		}
+		if d := math.Abs(float64(emb[16+i]) - math.Sin(a)); d > 1e-6 {
+			t.Errorf("sin part %d: %v, want %v", i, emb[16+i], math.Sin(a))
+		}
 	}
 }

@@ -114,7 +114,11 @@ func NewNetwork(spec NetworkSpec) (*Network, error) {
 	var o blockOpts
 	if song {
 		n.noiseCh = mc * spec.ChannelMultNoise
-		n.mapNoise = newPosEmb(n.noiseCh, true, true)
+		if spec.EmbeddingType == "fourier" {
+			n.mapNoise = newFourierEmb(r, n.noiseCh, true)
+		} else {
+			n.mapNoise = newPosEmb(n.noiseCh, true, true)
+		}
 		o = blockOpts{emb: n.embCh, skipScale: math.Sqrt(0.5), eps: 1e-6, filter: spec.ResampleFilter, resampleProj: true, numHeads: 1}
 	} else {
 		n.noiseCh = mc

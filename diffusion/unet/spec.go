@@ -185,9 +185,10 @@ func canonicalPrecond(s string) string {
 
 // Validate checks the description: known classes, positive sizes, a resolution divisible
 // by 2^(levels−1), and only the options this package implements. SongUNet is implemented
-// in its DDPM++ form (positional embedding, standard encoder and decoder, any FIR
-// resample filter); the NCSN++ options (fourier embedding, skip/residual encoder, skip
-// decoder) and class-conditional models (label_dim > 0) are rejected with an error.
+// with the standard encoder and decoder (DDPM++, the EnKG black-hole prior), a positional
+// or Fourier noise embedding and any even FIR resample filter; NCSN++'s skip/residual
+// encoder and skip decoder, and class-conditional models (label_dim > 0), are rejected
+// with an error.
 func (s *Spec) Validate() error {
 	if s.Format != "" && s.Format != FormatVersion {
 		return fmt.Errorf("unet: unknown description format %q (want %q)", s.Format, FormatVersion)
@@ -267,8 +268,8 @@ func (s *Spec) Validate() error {
 		if n.ChannelMultNoise <= 0 {
 			n.ChannelMultNoise = 1
 		}
-		if n.EmbeddingType != "positional" {
-			return fmt.Errorf("unet: SongUNet embedding_type %q is not supported (only \"positional\", the DDPM++ configuration the EnKG priors use)", n.EmbeddingType)
+		if n.EmbeddingType != "positional" && n.EmbeddingType != "fourier" {
+			return fmt.Errorf("unet: SongUNet embedding_type %q is not supported (want \"positional\" or \"fourier\")", n.EmbeddingType)
 		}
 		if n.EncoderType != "standard" {
 			return fmt.Errorf("unet: SongUNet encoder_type %q is not supported (only \"standard\", the DDPM++ configuration)", n.EncoderType)

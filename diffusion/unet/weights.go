@@ -80,7 +80,7 @@ func (n *Network) Load(state map[string]*datasets.Array) error {
 	}
 	// the resample filters must be the outer product of the configured FIR taps
 	for _, t := range n.reg.list {
-		if !strings.HasSuffix(t.name, ".resample_filter") {
+		if !strings.HasSuffix(t.name, ".resample_filter") || len(t.shape) != 4 {
 			continue
 		}
 		f := n.spec.ResampleFilter
@@ -115,6 +115,7 @@ func sameShape(a, b []int) bool {
 
 // prepare packs the convolution weights for the GEMM.
 func (n *Network) prepare() {
+	n.mapNoise.prepare()
 	for _, ms := range [][]module{n.enc, n.dec} {
 		for _, m := range ms {
 			if m.conv != nil {
