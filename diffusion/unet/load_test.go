@@ -2,6 +2,7 @@ package unet
 
 import (
 	"context"
+	"errors"
 	"math"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/enkg-go/enkg/datasets"
+	"github.com/enkg-go/enkg/diffusion"
 )
 
 func caseA(t *testing.T) (*Spec, map[string]*datasets.Array) {
@@ -164,12 +166,15 @@ func TestDenoiseErrors(t *testing.T) {
 		x.RawMatrix().Data[i] = math.Sin(float64(i))
 	}
 	d := mat.NewDense(2, dim, nil)
-	for _, s := range []float64{0, -1, math.NaN(), math.Inf(1)} {
-		if err := m.Denoise(ctx, d, x, s); err == nil || !strings.Contains(err.Error(), "sigma") {
+	for _, s := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if err := m.Denoise(ctx, d, x, s); !errors.Is(err, diffusion.ErrParam) || !strings.Contains(err.Error(), "sigma") {
 			t.Errorf("σ=%v: error %v", s, err)
 		}
 	}
-	if err := m.Denoise(ctx, mat.NewDense(3, dim, nil), x, 1); err == nil || !strings.Contains(err.Error(), "shape mismatch") {
+	if err := m.Denoise(ctx, d, x, 0); err != nil || !mat.Equal(d, x) {
+		t.Errorf("σ = 0: D(x; 0) must be x (err %v)", err)
+	}
+	if err := m.Denoise(ctx, mat.NewDense(3, dim, nil), x, 1); !errors.Is(err, diffusion.ErrDim) || !strings.Contains(err.Error(), "shape mismatch") {
 		t.Errorf("shape: %v", err)
 	}
 	if err := m.DenoiseEach(ctx, d, x, []float64{1}); err == nil {
@@ -177,7 +182,7 @@ func TestDenoiseErrors(t *testing.T) {
 	}
 	bad := mat.DenseCopyOf(x)
 	bad.Set(1, 5, math.NaN())
-	if err := m.Denoise(ctx, d, bad, 1); err == nil || !strings.Contains(err.Error(), "image 1: non-finite input at index 5") {
+	if err := m.Denoise(ctx, d, bad, 1); !errors.Is(err, diffusion.ErrNonFinite) || !strings.Contains(err.Error(), "image 1: non-finite input at index 5") {
 		t.Errorf("NaN: %v", err)
 	}
 	if err := m.Denoise(ctx, d, x, 1); err != nil {

@@ -143,7 +143,9 @@ func (m *Model) putWS(ws *workspace) {
 	m.mu.Unlock()
 }
 
-// Denoise writes D(x_i; σ) into row i of dst for every row of x (diffusion.Denoiser).
+// Denoise writes D(x_i; σ) into row i of dst for every row of x (diffusion.Denoiser); dst
+// may alias x. D(x; 0) = x, the limit σ → 0. Errors wrap diffusion.ErrDim (shapes),
+// diffusion.ErrParam (σ < 0 or not finite) and diffusion.ErrNonFinite (NaN/Inf in x).
 func (m *Model) Denoise(ctx context.Context, dst, x *mat.Dense, sigma float64) error {
 	r, _ := x.Dims()
 	return m.denoise(ctx, dst, x, func(int) float64 { return sigma }, r)
@@ -161,17 +163,17 @@ func (m *Model) DenoiseEach(ctx context.Context, dst, x *mat.Dense, sigma []floa
 func (m *Model) denoise(ctx context.Context, dst, x *mat.Dense, sigma func(int) float64, rows int) error {
 	dim := m.Dim()
 	if x == nil || dst == nil {
-		return errors.New("unet: nil matrix")
+		return fmt.Errorf("%w: unet: nil matrix", diffusion.ErrDim)
 	}
 	xr, xc := x.Dims()
 	dr, dc := dst.Dims()
 	if xc != dim || dc != dim || dr != xr {
-		return fmt.Errorf("unet: shape mismatch: x %d×%d, dst %d×%d, want N×%d", xr, xc, dr, dc, dim)
+		return fmt.Errorf("%w: unet: shape mismatch: x %d×%d, dst %d×%d, want N×%d", diffusion.ErrDim, xr, xc, dr, dc, dim)
 	}
 	for i := 0; i < rows; i++ {
 		s := sigma(i)
-		if !(s > 0) || math.IsInf(s, 0) {
-			return fmt.Errorf("unet: image %d: sigma %v must be positive and finite", i, s)
+		if !(s >= 0) || math.IsInf(s, 0) {
+			return fmt.Errorf("%w: unet: image %d: sigma %v must be finite and ≥ 0", diffusion.ErrParam, i, s)
 		}
 	}
 	workers := parallel.Workers(m.settings.Workers)
@@ -195,10 +197,10 @@ func (m *Model) denoise(ctx context.Context, dst, x *mat.Dense, sigma func(int) 
 // The slices are valid only during the call. Use it to locate a disagreement with PyTorch.
 func (m *Model) Trace(dst, x []float64, sigma float64, hook Hook) error {
 	if len(x) != m.Dim() || len(dst) != m.Dim() {
-		return fmt.Errorf("unet: Trace: len(x) = %d, len(dst) = %d, want %d", len(x), len(dst), m.Dim())
+		return fmt.Errorf("%w: unet: Trace: len(x) = %d, len(dst) = %d, want %d", diffusion.ErrDim, len(x), len(dst), m.Dim())
 	}
-	if !(sigma > 0) || math.IsInf(sigma, 0) {
-		return fmt.Errorf("unet: sigma %v must be positive and finite", sigma)
+	if !(sigma >= 0) || math.IsInf(sigma, 0) {
+		return fmt.Errorf("%w: unet: sigma %v must be finite and ≥ 0", diffusion.ErrParam, sigma)
 	}
 	ws := m.getWS(1)
 	defer m.putWS(ws)
@@ -210,12 +212,20 @@ func (m *Model) Trace(dst, x []float64, sigma float64, hook Hook) error {
 func (m *Model) denoiseRow(ws *workspace, dst, x []float64, sigma float64, idx int) error {
 	nm := m.spec.Normalization
 	ident := nm.Mean == 0 && nm.Std == 1
+	for i, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: unet: image %d: non-finite input at index %d", diffusion.ErrNonFinite, idx, i)
+		}
+	}
+	if sigma == 0 {
+		// the σ → 0 limit of every preconditioner: c_skip → 1, c_out → 0 (F is bounded),
+		// where torch would give NaN through c_noise = ln 0
+		copy(dst, x)
+		return nil
+	}
 	s := float32(sigma / nm.Std)
 	cSkip, cOut, cIn, cNoise := coefficients(&m.spec.Precond, s)
 	for i, v := range x {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("unet: image %d: non-finite input at index %d", idx, i)
-		}
 		xv := float32(v)
 		if !ident {
 			xv = float32((v - nm.Mean) / nm.Std)
