@@ -23,7 +23,7 @@ APT_TEST  := python3 python3-numpy python3-h5py dataset-fashion-mnist
 APT_NB    := python3 jupyter-nbconvert jupyter-client python3-nbclient
 TOOLS     := .tools/bin
 
-.PHONY: all build demo test test-go notebooks bench lint fmt deps deps-build deps-test deps-nb clean help
+.PHONY: all build demo test test-go notebooks bench bench-fftw bench-openblas lint fmt deps deps-build deps-test deps-nb clean help
 
 all: build
 
@@ -64,6 +64,7 @@ test: deps-test deps-nb test-go notebooks
 test-go:
 	$(GO) vet $(PKGS)
 	$(GO) test $(GOFLAGS) -count=1 -timeout 20m $(PKGS)
+	$(GO) test $(GOFLAGS) -count=1 -tags purego ./spectral/... ./diffusion/unet/...
 
 notebooks: deps-build deps-nb
 	bash scripts/install-gonb.sh $(TOOLS)
@@ -71,6 +72,16 @@ notebooks: deps-build deps-nb
 
 bench: deps-build
 	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem $(PKGS)
+
+# Optional backends: FFTW (GPL, cgo) for spectral plans, OpenBLAS (cgo) for the Kalman update.
+bench-fftw: deps-build
+	$(call apt-install,libfftw3-dev)
+	ENKG_LONG=1 $(GO) test -tags fftw -run SpeedReport -v ./spectral/fftw
+	$(GO) test -tags fftw -run '^$$' -bench . -benchmem ./spectral/fftw
+
+bench-openblas: deps-build
+	$(call apt-install,libopenblas-dev)
+	CGO_LDFLAGS="$(CGO_LDFLAGS) -lopenblas" $(GO) test -tags openblas -run '^$$' -bench KalmanUpdate -benchmem ./guidance
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
