@@ -3,7 +3,7 @@
 // Python. The package has no exported API; its content is its _test.go files:
 //
 //   - minimal_test.go — the smallest complete script (the README's "Science scripts" example):
-//     a Gaussian random field observed on every 4th grid point after a Navier–Stokes solve,
+//     a Gaussian random field seen on every 2nd grid point after a Navier–Stokes solve to T = 0.25,
 //     recovered by EnKG with a spectral Gaussian prior;
 //   - ns_convergence_test.go — convergence of the Navier–Stokes solver in the time step
 //     (measured order 2, Heun/Crank–Nicolson) and in the resolution (spectral: the local order
