@@ -17,7 +17,8 @@ import (
 type GradientEstimate int
 
 const (
-	// Exact uses the adjoint: ∇L = 2·Aᵀ·∂Misfit/∂y (DPS; needs operator.Adjointer).
+	// Exact uses the adjoint: ∇L = 2·Aᵀ·∂Misfit/∂y (DPS; needs operator.Adjointer), or
+	// J_G(x̂0)ᵀ for a nonlinear model with operator.VJPer on a VJPEngine.
 	Exact GradientEstimate = iota
 	// ForwardGSG is the forward Gaussian-smoothed estimate
 	// ĝ = Σ_k u_k·(L(x̂0 + μu_k) − L(x̂0))/(μ·S), S = ⌊Q/B⌋·B queries u_k ~ N(0, I).
@@ -241,7 +242,15 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 		}
 		info.MisfitMean, info.MisfitMax = sum/float64(j), max
 		if s.Gradient == Exact {
-			if err := eng.Adjoint(ctx, g, resid); err != nil {
+			var err error
+			if eng.HasAdjoint() {
+				err = eng.Adjoint(ctx, g, resid)
+			} else if ve, ok := eng.(VJPEngine); ok {
+				err = ve.VJP(ctx, g, c.den, resid) // J_G(x̂0)ᵀ for nonlinear models
+			} else {
+				err = ErrNoAdjoint
+			}
+			if err != nil {
 				return fail(i, err)
 			}
 		} else {

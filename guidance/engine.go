@@ -214,6 +214,59 @@ func (l *Local) Adjoint(ctx context.Context, dst, v *mat.Dense) error {
 	})
 }
 
+// VJPEngine is an Engine that also applies the transposed Jacobian of the forward model at
+// each member, J_G(x_i)ᵀ·v_i: the adjoint for linear models (operator.Adjointer) and
+// operator.VJPer for nonlinear ones (phase retrieval). DPS with exact gradients uses it when
+// the model has no adjoint. Local implements it.
+type VJPEngine interface {
+	// VJP writes J_G(x_i)ᵀ·v_i into row i of dst (counted as one adjoint application per row).
+	VJP(ctx context.Context, dst, x, v *mat.Dense) error
+	// HasVJP reports whether VJP is available.
+	HasVJP() bool
+}
+
+// hasGradient reports whether eng can apply Aᵀ (Adjoint) or J_Gᵀ (VJPEngine).
+func hasGradient(eng Engine) bool {
+	if eng.HasAdjoint() {
+		return true
+	}
+	ve, ok := eng.(VJPEngine)
+	return ok && ve.HasVJP()
+}
+
+// HasVJP reports whether the forward model implements operator.Adjointer or operator.VJPer.
+func (l *Local) HasVJP() bool {
+	switch l.ops[0].Operator.(type) {
+	case operator.Adjointer, operator.VJPer:
+		return true
+	}
+	return false
+}
+
+// VJP applies J_G(x_i)ᵀ to row i of v: the adjoint of a linear model (x unused) or
+// operator.VJPer.
+func (l *Local) VJP(ctx context.Context, dst, x, v *mat.Dense) error {
+	if _, ok := l.ops[0].Operator.(operator.Adjointer); ok {
+		return l.Adjoint(ctx, dst, v)
+	}
+	if _, ok := l.ops[0].Operator.(operator.VJPer); !ok {
+		return fmt.Errorf("guidance: %w (nor operator.VJPer)", ErrNoAdjoint)
+	}
+	r, c := v.Dims()
+	rd, cd := dst.Dims()
+	rx, cx := x.Dims()
+	if c != l.out || rd != r || cd != l.in || rx != r || cx != l.in {
+		return fmt.Errorf("guidance: VJP of %d×%d at %d×%d into %d×%d, model %d → %d: %w", r, c, rx, cx, rd, cd, l.in, l.out, operator.ErrDim)
+	}
+	return parallel.For(ctx, r, l.workers, func(w, i int) error {
+		l.adjoint.Add(1)
+		if err := l.ops[w].Operator.(operator.VJPer).VJP(dst.RawRowView(i), x.RawRowView(i), v.RawRowView(i)); err != nil {
+			return &MemberError{Step: -1, Member: i, What: "Jacobian-transpose product", Err: err}
+		}
+		return nil
+	})
+}
+
 // Each runs fn over n items on the pool with each worker's own operator.
 func (l *Local) Each(ctx context.Context, n int, fn func(worker int, op operator.Operator, i int) error) error {
 	return parallel.For(ctx, n, l.workers, func(w, i int) error { return fn(w, l.ops[w], i) })

@@ -53,7 +53,7 @@ func (p *Problem) misfit() operator.Misfit {
 type Needs struct {
 	Prior       bool // a diffusion.Denoiser
 	DenoiserVJP bool // a VJPDenoiser
-	Adjoint     bool // a linear forward model with operator.Adjointer
+	Adjoint     bool // operator.Adjointer (linear) or operator.VJPer (nonlinear) on a VJPEngine
 	Sampler     bool // a prior Sampler
 }
 
@@ -130,8 +130,8 @@ func Check(p *Problem, m Method, eng Engine) error {
 		}
 	}
 	if n.Adjoint {
-		if !eng.HasAdjoint() {
-			miss = append(miss, "a linear forward model with an adjoint (operator.Adjointer): it uses exact gradients of G")
+		if !hasGradient(eng) {
+			miss = append(miss, "a linear forward model with an adjoint (operator.Adjointer) or a Jacobian-transpose product (operator.VJPer): it uses exact gradients of G")
 		}
 	}
 	if n.Sampler {

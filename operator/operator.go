@@ -12,7 +12,8 @@
 //	Loss(p, y) = ½ Σ_k (p_k − y_k)² / σ²,   ∂Loss/∂p_k = (p_k − y_k) / σ².
 //
 // Solvers in package guidance need nothing else from a model: derivative-free methods (EnKG,
-// EKI, GSG, DPG, SCG) only call Forward; gradient-based methods (DPS) also need an Adjointer.
+// EKI, GSG, DPG, SCG) only call Forward; gradient-based methods (DPS) also need an Adjointer
+// (linear models) or a VJPer (nonlinear models with a Jacobian-transpose product).
 package operator
 
 import (
@@ -45,6 +46,15 @@ type Factory func() (Operator, error)
 // gradient-based guidance (DPS) and closed-form test oracles.
 type Adjointer interface {
 	Adjoint(dst, y []float64) error
+}
+
+// VJPer is implemented by (nonlinear) operators that can apply the transpose of their Jacobian
+// at a point: VJP writes J_G(x)ᵀ·v into dst (len(dst) = len(x) = InputDim, len(v) =
+// OutputDim), the vector–Jacobian product that automatic differentiation computes. For a
+// linear operator it is the adjoint, whatever x. It enables gradient-based guidance (DPS)
+// on nonlinear models such as phase retrieval.
+type VJPer interface {
+	VJP(dst, x, v []float64) error
 }
 
 // Linear is a linear operator with its adjoint.
