@@ -33,17 +33,18 @@
 // channel c; a = softmax(qᵀk/√d)·v; x = (proj(a) + x)·s. GroupNorm uses min(32, C/4) groups
 // with eps 1e-5 (DhariwalUNet) or 1e-6 (SongUNet).
 //
-// Conv2d is EDM's with fused_resample=False: nearest 2× upsampling (conv_transpose2d with
+// Conv2d (fused_resample=False, all but SongUNet's aux_residual): nearest 2× upsampling (conv_transpose2d with
 // 4·f) or 2×2 average pooling (f = outer(filter)/sum², filter [1,1]), then a k×k
 // cross-correlation with zero padding k/2, then the bias. The encoder pushes every module
 // output on a stack; each decoder block whose input width differs concatenates [x, pop()].
 // The output is conv(SiLU(GN(x))) (DhariwalUNet out_norm/out_conv, SongUNet aux_norm/aux_conv).
 //
 // Supported: DhariwalUNet with every constructor option except class labels; SongUNet with
-// the standard encoder and decoder (DDPM++), a positional or Fourier noise embedding
-// ([cos(2πf·t) | sin(2πf·t)] with the trained buffer map_noise.freqs) and any even FIR
-// filter — covering the published EnKG priors. NCSN++'s skip/residual encoder and skip
-// decoder, and label_dim > 0, are rejected with an error.
+// every option of EDM's constructor: DDPM++ (positional embedding, standard encoder and
+// decoder, filter [1,1]) and NCSN++ (Fourier embedding [cos(2πf·t) | sin(2πf·t)] with the
+// trained buffer map_noise.freqs, 'skip' or 'residual' encoder — the latter with EDM's fused
+// 2× down convolution — 'skip' decoder, any even FIR filter such as [1,3,3,1]). label_dim > 0
+// is rejected with an error.
 //
 // # Weights and description
 //

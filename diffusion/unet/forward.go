@@ -46,7 +46,9 @@ type Hook func(name string, data []float32)
 // workspace holds every buffer one forward pass of one image needs.
 type workspace struct {
 	ar      arena
-	skips   [][]float32
+	skips   [][]float32 // output of each encoder module (nil for those working in place)
+	auxA    []float32   // SongUNet decoder aux path (ping-pong)
+	auxB    []float32
 	xa, xb  []float32
 	cat     []float32
 	in, out []float32
@@ -62,9 +64,12 @@ type workspace struct {
 
 func (n *Network) newWorkspace(threads int) *workspace {
 	ws := &workspace{threads: max(1, threads)}
-	for _, s := range n.skipSz {
+	for _, s := range n.encSz {
 		ws.skips = append(ws.skips, make([]float32, s))
 	}
+	res0 := n.spec.ImgResolution
+	ws.auxA = make([]float32, n.spec.OutChannels*res0*res0)
+	ws.auxB = make([]float32, n.spec.OutChannels*res0*res0)
 	ws.xa = make([]float32, n.maxAct)
 	ws.xb = make([]float32, n.maxAct)
 	ws.cat = make([]float32, n.maxAct)
@@ -119,6 +124,10 @@ func (ws *workspace) par(n int, fn func(int)) {
 
 // apply runs the convolution on x (cin×h×w) into dst (cout×h'×w').
 func (c *conv2d) apply(ws *workspace, dst, x []float32, h, w int) {
+	if c.fused {
+		c.applyFusedDown(ws, dst, x, h, w)
+		return
+	}
 	mk := ws.ar.mark()
 	if c.up || c.down {
 		kf := c.filt.shape[3]
@@ -129,7 +138,7 @@ func (c *conv2d) apply(ws *workspace, dst, x []float32, h, w int) {
 			x = t
 		} else {
 			t := ws.ar.get(c.cin * h * w / 4)
-			downsample(t, x, c.cin, h, w, c.filt.data, kf)
+			downsample(t, x, c.cin, h, w, c.filt.data, kf, (kf-1)/2)
 			h, w = h/2, w/2
 			x = t
 		}
@@ -154,6 +163,39 @@ func (c *conv2d) apply(ws *workspace, dst, x []float32, h, w int) {
 	}
 	ws.src = bSource{in: x, h: h, w: w, k: c.k}
 	ws.gemm(d, c.ap, c.cout, c.cin*c.k*c.k, &ws.src, hw)
+	ws.ar.release(mk)
+}
+
+// applyFusedDown is Conv2d with fused_resample=True and down: the k×k convolution with
+// zero padding k/2 + (kf−1)/2, then the depthwise FIR filter with stride 2 and no padding,
+// then the bias.
+func (c *conv2d) applyFusedDown(ws *workspace, dst, x []float32, h, w int) {
+	mk := ws.ar.mark()
+	kf := c.filt.shape[3]
+	fp := (kf - 1) / 2
+	hp, wp := h+2*fp, w+2*fp
+	xp := ws.ar.get(c.cin * hp * wp)
+	clear(xp)
+	for ci := 0; ci < c.cin; ci++ {
+		for y := 0; y < h; y++ {
+			copy(xp[(ci*hp+y+fp)*wp+fp:], x[(ci*h+y)*w:(ci*h+y)*w+w])
+		}
+	}
+	full := ws.ar.get(c.cout * hp * wp)
+	clear(full)
+	ws.src = bSource{in: xp, h: hp, w: wp, k: c.k}
+	ws.gemm(full, c.ap, c.cout, c.cin*c.k*c.k, &ws.src, hp*wp)
+	downsample(dst, full, c.cout, hp, wp, c.filt.data, kf, 0)
+	ho, wo := (hp-kf)/2+1, (wp-kf)/2+1
+	if c.b != nil {
+		for o := 0; o < c.cout; o++ {
+			bv := c.b.data[o]
+			row := dst[o*ho*wo : (o+1)*ho*wo]
+			for i := range row {
+				row[i] += bv
+			}
+		}
+	}
 	ws.ar.release(mk)
 }
 
@@ -301,28 +343,107 @@ func (n *Network) forward(ws *workspace, noise float32) {
 	res := n.spec.ImgResolution
 	cur := ws.in
 	ch := n.spec.InChannels
+	aux, auxRes, auxCh := ws.in, res, ch // SongUNet encoder aux path (starts at the input)
+	var stack []int                      // encoder modules whose outputs are the skips
+	sqrt2 := float32(math.Sqrt(2))
 	for i, m := range n.enc {
-		dst := ws.skips[i]
-		if m.conv != nil {
+		var out []float32 // what the hook sees: the module's own output
+		switch m.kind {
+		case modConv:
+			dst := ws.skips[i]
 			m.conv.apply(ws, dst, cur, res, res)
 			ch = m.conv.cout
-		} else {
+			cur, out = dst, dst[:ch*res*res]
+			stack = append(stack, i)
+		case modBlock:
+			dst := ws.skips[i]
 			m.block.forward(ws, dst, cur, res, res, ws.emb)
 			res = m.block.conv0.outRes(res)
 			ch = m.block.cout
+			cur, out = dst, dst[:ch*res*res]
+			stack = append(stack, i)
+		case modAuxDown:
+			dst := ws.skips[i]
+			m.conv.apply(ws, dst, aux, auxRes, auxRes)
+			auxRes /= 2
+			aux, out = dst, dst[:auxCh*auxRes*auxRes]
+		case modAuxSkip, modAuxResidual:
+			mk := ws.ar.mark()
+			t := ws.ar.get(m.conv.cout * res * res)
+			m.conv.apply(ws, t, aux, auxRes, auxRes)
+			out = t
+			if hook != nil {
+				hook(m.name, out)
+			}
+			x := cur[:ch*res*res] // = skips[-1], updated in place
+			if m.kind == modAuxSkip {
+				for j, v := range t {
+					x[j] += v
+				}
+			} else {
+				for j, v := range t {
+					x[j] = (x[j] + v) / sqrt2
+				}
+				aux, auxRes, auxCh = cur, res, ch
+			}
+			ws.ar.release(mk)
+			continue
 		}
-		cur = dst
 		if hook != nil {
-			hook(m.name, cur[:ch*res*res])
+			hook(m.name, out)
 		}
 	}
-	si := len(n.enc)
+	var daux []float32 // SongUNet decoder aux path (nil until the first aux_conv)
+	var tmp []float32
+	tmpMark := 0
 	for _, m := range n.dec {
-		b := m.block
 		hw := res * res
+		switch m.kind {
+		case modAuxUp:
+			dst := ws.auxA
+			if &daux[0] == &ws.auxA[0] {
+				dst = ws.auxB
+			}
+			m.conv.apply(ws, dst, daux, res/2, res/2)
+			daux = dst[:m.conv.cout*hw]
+			if hook != nil {
+				hook(m.name, daux)
+			}
+			continue
+		case modAuxNorm:
+			tmpMark = ws.ar.mark()
+			tmp = ws.ar.get(ch * hw)
+			m.norm.apply(ws, tmp, cur[:ch*hw], hw, false)
+			if hook != nil {
+				hook(m.name, tmp)
+			}
+			continue
+		case modAuxConv:
+			siluAffine(tmp, tmp, 1, 0)
+			t := ws.out
+			if daux != nil && &daux[0] == &ws.out[0] {
+				panic("unet: aux buffer aliasing") // construction bug
+			}
+			m.conv.apply(ws, t, tmp, res, res)
+			if hook != nil {
+				hook(m.name, t[:m.conv.cout*hw])
+			}
+			if daux == nil {
+				daux = ws.auxA[:m.conv.cout*hw]
+				copy(daux, t)
+			} else {
+				for j, v := range t[:len(daux)] {
+					daux[j] = v + daux[j]
+				}
+			}
+			ws.ar.release(tmpMark)
+			continue
+		}
+		b := m.block
 		src := cur
 		if ch != b.cin {
-			si--
+			si := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
 			sk := ws.skips[si]
 			copy(ws.cat, cur[:ch*hw])
 			copy(ws.cat[ch*hw:], sk[:(b.cin-ch)*hw])
@@ -340,6 +461,13 @@ func (n *Network) forward(ws *workspace, noise float32) {
 			hook(m.name, cur[:ch*res*res])
 		}
 	}
+	if n.outConv == nil { // SongUNet: F is the aux path
+		copy(ws.out, daux)
+		if hook != nil {
+			hook("F", ws.out)
+		}
+		return
+	}
 	hw := res * res
 	mk := ws.ar.mark()
 	t := ws.ar.get(ch * hw)
@@ -351,13 +479,11 @@ func (n *Network) forward(ws *workspace, noise float32) {
 	n.outConv.apply(ws, ws.out, t, res, res)
 	if hook != nil {
 		hook(n.outName[1], ws.out)
+		hook("F", ws.out)
 	}
 	ws.ar.release(mk)
 }
 
-// expf is e^x in float32 (Cephes expf: range reduction x = n·ln2 + r, |r| ≤ ln2/2, a
-// degree-6 polynomial; within 2 ulp of the correctly rounded value). Results below the
-// normal range flush to 0; above it, +Inf.
 func expf(x float32) float32 {
 	const (
 		log2e = 1.44269504088896341
@@ -398,7 +524,7 @@ func expf(x float32) float32 {
 
 // bytes returns the memory the workspace holds.
 func (ws *workspace) bytes() int {
-	n := len(ws.ar.buf) + len(ws.xa) + len(ws.xb) + len(ws.cat) + len(ws.in) + len(ws.out)
+	n := len(ws.ar.buf) + len(ws.xa) + len(ws.xb) + len(ws.cat) + len(ws.in) + len(ws.out) + len(ws.auxA) + len(ws.auxB)
 	for _, s := range ws.skips {
 		n += len(s)
 	}

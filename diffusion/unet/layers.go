@@ -146,6 +146,7 @@ type conv2d struct {
 	up, down  bool
 	w, b      *tensor
 	filt      *tensor // [1,1,kf,kf], from the state_dict
+	fused     bool    // fused_resample=True (SongUNet's aux_residual: down only)
 	ap        []float32
 }
 
@@ -212,9 +213,8 @@ func upsample(dst, x []float32, ch, h, w int, f []float32, kf int) {
 	}
 }
 
-// downsample: depthwise conv2d with f, stride 2, padding (kf−1)/2.
-func downsample(dst, x []float32, ch, h, w int, f []float32, kf int) {
-	p := (kf - 1) / 2
+// downsample: depthwise conv2d with f, stride 2, padding p ((kf−1)/2 in the unfused path).
+func downsample(dst, x []float32, ch, h, w int, f []float32, kf, p int) {
 	ho := (h+2*p-kf)/2 + 1
 	wo := (w+2*p-kf)/2 + 1
 	for c := 0; c < ch; c++ {

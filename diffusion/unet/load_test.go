@@ -64,8 +64,8 @@ func TestLoadErrors(t *testing.T) {
 func TestSpecErrors(t *testing.T) {
 	for _, c := range []struct{ json, want string }{
 		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"embedding_type":"sinusoid"}}`, "embedding_type \"sinusoid\""},
-		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"encoder_type":"residual"}}`, "encoder_type \"residual\""},
-		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"decoder_type":"skip"}}`, "decoder_type \"skip\""},
+		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"encoder_type":"resnet"}}`, "encoder_type \"resnet\""},
+		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"decoder_type":"fancy"}}`, "decoder_type \"fancy\""},
 		{`{"precond":{"type":"EDM"},"network":{"type":"DhariwalUNet","img_resolution":32,"label_dim":10}}`, "class-conditional"},
 		{`{"precond":{"type":"XY"},"network":{"type":"DhariwalUNet","img_resolution":32}}`, "unknown preconditioner"},
 		{`{"precond":{"type":"EDM"},"network":{"type":"UNet2D","img_resolution":32}}`, "unknown network type"},

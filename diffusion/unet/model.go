@@ -193,7 +193,8 @@ func (m *Model) denoise(ctx context.Context, dst, x *mat.Dense, sigma func(int) 
 // calling goroutine and calls hook with every intermediate activation in execution order,
 // named as in the reference acts.npz: "map_noise" (before SongUNet's swap), "map_layer0",
 // "map_layer1" (before SiLU), "emb", "enc.<res>x<res>_<module>", "dec.…", and the output
-// norm and conv ("out_norm", "out_conv" or "dec.<res>x<res>_aux_norm", "…_aux_conv" = F).
+// norm and conv ("out_norm", "out_conv" or "dec.<res>x<res>_aux_norm", "…_aux_conv"), and
+// last "F", the network output (SongUNet: the sum of the aux convs of a skip decoder).
 // The slices are valid only during the call. Use it to locate a disagreement with PyTorch.
 func (m *Model) Trace(dst, x []float64, sigma float64, hook Hook) error {
 	if len(x) != m.Dim() || len(dst) != m.Dim() {

@@ -66,11 +66,27 @@ func newBlock(r *registry, name string, cin, cout int, up, down, attention bool,
 	return b
 }
 
-// module is one entry of enc/dec: a plain Conv2d (enc.<res>_conv) or a UNetBlock.
+// modKind says what an entry of enc/dec is and how the forward pass wires it.
+type modKind int
+
+const (
+	modConv        modKind = iota // enc.<res>_conv: plain Conv2d, output pushed on the skip stack
+	modBlock                      // UNetBlock
+	modAuxDown                    // SongUNet encoder 'skip': aux = down(aux)
+	modAuxSkip                    // SongUNet encoder 'skip': x = skips[-1] = x + conv1x1(aux)
+	modAuxResidual                // SongUNet encoder 'residual': x = skips[-1] = aux = (x + conv(aux))/√2
+	modAuxUp                      // SongUNet decoder 'skip': aux = up(aux)
+	modAuxNorm                    // SongUNet decoder output: tmp = GN(x)
+	modAuxConv                    // tmp = conv(SiLU(tmp)); aux = tmp (+ aux)
+)
+
+// module is one entry of enc/dec.
 type module struct {
 	name  string
+	kind  modKind
 	conv  *conv2d
 	block *block
+	norm  *groupNorm
 }
 
 func (m module) outChannels() int {
@@ -90,12 +106,12 @@ type Network struct {
 	map0     *linear
 	map1     *linear
 	enc, dec []module
-	outNorm  *groupNorm // DhariwalUNet out_norm or SongUNet dec.<res>_aux_norm
-	outConv  *conv2d
-	outName  [2]string
+	outNorm  *groupNorm // DhariwalUNet out_norm (SongUNet: dec.<res>_aux_norm modules)
+	outConv  *conv2d    // DhariwalUNet out_conv
+	outName  [2]string  // names of the output norm and conv (F is the output conv)
 	// buffer plan (floats per image)
-	maxAct int // largest activation (channels × pixels) anywhere
-	skipSz []int
+	maxAct int   // largest activation (channels × pixels) anywhere
+	encSz  []int // output buffer of each encoder module (0: works in place)
 }
 
 // NewNetwork builds the network described by spec (validated) without weights; the
@@ -144,6 +160,7 @@ func NewNetwork(spec NetworkSpec) (*Network, error) {
 		return false
 	}
 	cout := spec.InChannels
+	caux := spec.InChannels
 	for level, mult := range spec.ChannelMult {
 		res := spec.ImgResolution >> level
 		if level == 0 {
@@ -153,33 +170,48 @@ func NewNetwork(spec NetworkSpec) (*Network, error) {
 				cout = mc * mult
 			}
 			name := fmt.Sprintf("enc.%dx%d_conv", res, res)
-			n.enc = append(n.enc, module{name: name, conv: newConv(r, name, cin, cout, 3, true, false, false, nil)})
+			n.enc = append(n.enc, module{name: name, kind: modConv, conv: newConv(r, name, cin, cout, 3, true, false, false, nil)})
 		} else {
 			name := fmt.Sprintf("enc.%dx%d_down", res, res)
-			n.enc = append(n.enc, module{name: name, block: newBlock(r, name, cout, cout, false, true, false, o)})
+			n.enc = append(n.enc, module{name: name, kind: modBlock, block: newBlock(r, name, cout, cout, false, true, false, o)})
+			switch spec.EncoderType {
+			case "skip":
+				name = fmt.Sprintf("enc.%dx%d_aux_down", res, res)
+				n.enc = append(n.enc, module{name: name, kind: modAuxDown, conv: newConv(r, name, caux, caux, 0, true, false, true, spec.ResampleFilter)})
+				name = fmt.Sprintf("enc.%dx%d_aux_skip", res, res)
+				n.enc = append(n.enc, module{name: name, kind: modAuxSkip, conv: newConv(r, name, caux, cout, 1, true, false, false, nil)})
+			case "residual":
+				name = fmt.Sprintf("enc.%dx%d_aux_residual", res, res)
+				c := newConv(r, name, caux, cout, 3, true, false, true, spec.ResampleFilter)
+				c.fused = true
+				n.enc = append(n.enc, module{name: name, kind: modAuxResidual, conv: c})
+				caux = cout
+			}
 		}
 		for idx := 0; idx < spec.NumBlocks; idx++ {
 			cin := cout
 			cout = mc * mult
 			name := fmt.Sprintf("enc.%dx%d_block%d", res, res, idx)
-			n.enc = append(n.enc, module{name: name, block: newBlock(r, name, cin, cout, false, false, attn(res), o)})
+			n.enc = append(n.enc, module{name: name, kind: modBlock, block: newBlock(r, name, cin, cout, false, false, attn(res), o)})
 		}
 	}
-	skips := make([]int, len(n.enc))
-	for i, m := range n.enc {
-		skips[i] = m.outChannels()
+	var skips []int
+	for _, m := range n.enc {
+		if m.kind == modConv || m.kind == modBlock {
+			skips = append(skips, m.outChannels())
+		}
 	}
 	for level := len(spec.ChannelMult) - 1; level >= 0; level-- {
 		mult := spec.ChannelMult[level]
 		res := spec.ImgResolution >> level
 		if level == len(spec.ChannelMult)-1 {
 			name := fmt.Sprintf("dec.%dx%d_in0", res, res)
-			n.dec = append(n.dec, module{name: name, block: newBlock(r, name, cout, cout, false, false, true, o)})
+			n.dec = append(n.dec, module{name: name, kind: modBlock, block: newBlock(r, name, cout, cout, false, false, true, o)})
 			name = fmt.Sprintf("dec.%dx%d_in1", res, res)
-			n.dec = append(n.dec, module{name: name, block: newBlock(r, name, cout, cout, false, false, false, o)})
+			n.dec = append(n.dec, module{name: name, kind: modBlock, block: newBlock(r, name, cout, cout, false, false, false, o)})
 		} else {
 			name := fmt.Sprintf("dec.%dx%d_up", res, res)
-			n.dec = append(n.dec, module{name: name, block: newBlock(r, name, cout, cout, true, false, false, o)})
+			n.dec = append(n.dec, module{name: name, kind: modBlock, block: newBlock(r, name, cout, cout, true, false, false, o)})
 		}
 		for idx := 0; idx <= spec.NumBlocks; idx++ {
 			cin := cout + skips[len(skips)-1]
@@ -190,13 +222,18 @@ func NewNetwork(spec NetworkSpec) (*Network, error) {
 				a = idx == spec.NumBlocks && attn(res)
 			}
 			name := fmt.Sprintf("dec.%dx%d_block%d", res, res, idx)
-			n.dec = append(n.dec, module{name: name, block: newBlock(r, name, cin, cout, false, false, a, o)})
+			n.dec = append(n.dec, module{name: name, kind: modBlock, block: newBlock(r, name, cin, cout, false, false, a, o)})
 		}
-		if song && level == 0 {
-			res := spec.ImgResolution
-			n.outName = [2]string{fmt.Sprintf("dec.%dx%d_aux_norm", res, res), fmt.Sprintf("dec.%dx%d_aux_conv", res, res)}
-			n.outNorm = newGroupNorm(r, n.outName[0], cout, 1e-6)
-			n.outConv = newConv(r, n.outName[1], cout, spec.OutChannels, 3, true, false, false, nil)
+		if song && (spec.DecoderType == "skip" || level == 0) {
+			if spec.DecoderType == "skip" && level < len(spec.ChannelMult)-1 {
+				name := fmt.Sprintf("dec.%dx%d_aux_up", res, res)
+				n.dec = append(n.dec, module{name: name, kind: modAuxUp, conv: newConv(r, name, spec.OutChannels, spec.OutChannels, 0, true, true, false, spec.ResampleFilter)})
+			}
+			nn := fmt.Sprintf("dec.%dx%d_aux_norm", res, res)
+			nc := fmt.Sprintf("dec.%dx%d_aux_conv", res, res)
+			n.dec = append(n.dec, module{name: nn, kind: modAuxNorm, norm: newGroupNorm(r, nn, cout, 1e-6)})
+			n.dec = append(n.dec, module{name: nc, kind: modAuxConv, conv: newConv(r, nc, cout, spec.OutChannels, 3, true, false, false, nil)})
+			n.outName = [2]string{nn, nc}
 		}
 	}
 	if !song {
@@ -213,34 +250,54 @@ func (n *Network) plan() {
 	res := n.spec.ImgResolution
 	hw := res * res
 	n.maxAct = n.spec.InChannels * hw
-	n.skipSz = n.skipSz[:0]
-	ch := n.spec.InChannels
+	n.encSz = n.encSz[:0]
 	upd := func(c, p int) {
 		n.maxAct = max(n.maxAct, c*p)
 	}
+	auxHW := hw
 	for _, m := range n.enc {
-		if m.block != nil {
+		sz := 0
+		switch m.kind {
+		case modBlock:
 			b := m.block
 			upd(b.cin, hw)
 			if b.down {
 				hw /= 4
 			}
 			upd(b.cout, hw)
-			ch = b.cout
-		} else {
-			ch = m.conv.cout
-			upd(ch, hw)
+			sz = b.cout * hw
+		case modConv:
+			upd(m.conv.cout, hw)
+			sz = m.conv.cout * hw
+		case modAuxDown:
+			auxHW /= 4
+			sz = m.conv.cout * auxHW
+		case modAuxSkip:
+			upd(m.conv.cout, hw)
+		case modAuxResidual:
+			// zero-padded input and full-size conv output before the fused 2× down
+			r := int(math.Sqrt(float64(auxHW)))
+			kf := len(n.spec.ResampleFilter)
+			p := r + 2*((kf-1)/2)
+			upd(max(m.conv.cin, m.conv.cout), p*p)
+			upd(m.conv.cout, hw)
+			auxHW = hw
 		}
-		n.skipSz = append(n.skipSz, ch*hw)
+		n.encSz = append(n.encSz, sz)
 	}
 	for _, m := range n.dec {
-		b := m.block
-		upd(b.cin, hw)
-		if b.up {
-			upd(b.cin, 4*hw)
-			hw *= 4
+		switch m.kind {
+		case modBlock:
+			b := m.block
+			upd(b.cin, hw)
+			if b.up {
+				upd(b.cin, 4*hw)
+				hw *= 4
+			}
+			upd(b.cout, hw)
+		case modAuxNorm:
+			upd(m.norm.c, hw)
 		}
-		upd(b.cout, hw)
 	}
 	upd(n.spec.OutChannels, hw)
 }

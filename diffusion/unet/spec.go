@@ -184,11 +184,9 @@ func canonicalPrecond(s string) string {
 }
 
 // Validate checks the description: known classes, positive sizes, a resolution divisible
-// by 2^(levels−1), and only the options this package implements. SongUNet is implemented
-// with the standard encoder and decoder (DDPM++, the EnKG black-hole prior), a positional
-// or Fourier noise embedding and any even FIR resample filter; NCSN++'s skip/residual
-// encoder and skip decoder, and class-conditional models (label_dim > 0), are rejected
-// with an error.
+// by 2^(levels−1), and only the options this package implements (every SongUNet and
+// DhariwalUNet option of NVlabs/edm except class conditioning: label_dim > 0 is an error),
+// and fills in the class defaults.
 func (s *Spec) Validate() error {
 	if s.Format != "" && s.Format != FormatVersion {
 		return fmt.Errorf("unet: unknown description format %q (want %q)", s.Format, FormatVersion)
@@ -271,11 +269,11 @@ func (s *Spec) Validate() error {
 		if n.EmbeddingType != "positional" && n.EmbeddingType != "fourier" {
 			return fmt.Errorf("unet: SongUNet embedding_type %q is not supported (want \"positional\" or \"fourier\")", n.EmbeddingType)
 		}
-		if n.EncoderType != "standard" {
-			return fmt.Errorf("unet: SongUNet encoder_type %q is not supported (only \"standard\", the DDPM++ configuration)", n.EncoderType)
+		if n.EncoderType != "standard" && n.EncoderType != "skip" && n.EncoderType != "residual" {
+			return fmt.Errorf("unet: SongUNet encoder_type %q is not supported (want standard, skip or residual)", n.EncoderType)
 		}
-		if n.DecoderType != "standard" {
-			return fmt.Errorf("unet: SongUNet decoder_type %q is not supported (only \"standard\", the DDPM++ configuration)", n.DecoderType)
+		if n.DecoderType != "standard" && n.DecoderType != "skip" {
+			return fmt.Errorf("unet: SongUNet decoder_type %q is not supported (want standard or skip)", n.DecoderType)
 		}
 		if len(n.ResampleFilter) == 0 {
 			return errors.New("unet: SongUNet resample_filter is empty")

@@ -122,6 +122,9 @@ func (n *Network) prepare() {
 				m.conv.prepare()
 				continue
 			}
+			if m.block == nil {
+				continue
+			}
 			b := m.block
 			for _, c := range []*conv2d{b.conv0, b.conv1, b.skip, b.qkv, b.proj} {
 				if c != nil {
@@ -130,5 +133,7 @@ func (n *Network) prepare() {
 			}
 		}
 	}
-	n.outConv.prepare()
+	if n.outConv != nil {
+		n.outConv.prepare()
+	}
 }
