@@ -69,8 +69,8 @@ type Settings struct {
 
 	Train int // training fields used to fit the prior [100]
 
-	Members int     // ensemble size J of both methods [64]
-	Steps   int     // EnKG sampling steps N [20]
+	Members int     // ensemble size J of both methods [128]
+	Steps   int     // EnKG sampling steps N [10]
 	Updates int     // EnKG Kalman updates per guided step [2]
 	Guide   float64 // EnKG guidance scale [2]
 	// ThresholdStart, ThresholdEnd bound EnKG's guided steps [0.05, 0.05].
@@ -85,10 +85,10 @@ type Settings struct {
 }
 
 // DefaultSettings returns the demo defaults: 64², Re = 200, spin-up 5, T = 1, every 2nd
-// point, noise 0.1, 100 training fields, J = 64, N = 20, 2 updates, scale 2.
+// point, noise 0.1, 100 training fields, J = 128, N = 10, 2 updates, scale 2.
 func DefaultSettings() Settings {
 	return Settings{Res: 64, Re: 200, Spinup: 5, T: 1, Stride: 2, Scale: 10, Noise: 0.1, Train: 100,
-		Members: 64, Steps: 20, Updates: 2, Guide: 2, ThresholdStart: 0.05, ThresholdEnd: 0.05,
+		Members: 128, Steps: 10, Updates: 2, Guide: 2, ThresholdStart: 0.05, ThresholdEnd: 0.05,
 		EKIScale: 2, SigmaMax: 80, TruthSeed: 1000}
 }
 

@@ -194,7 +194,7 @@ func (r *Report) readme(inputs map[string]string) string {
 
 Problem: recover the vorticity w of a forced 2-D Navier–Stokes flow on the 2π-periodic
 %d×%d grid (Re = %g, forcing −4cos(4y), state spun up from a Gaussian random field for
-%g time units) from y = w(+%g time units)[::%d, ::%d] + N(0, %g²) (every %d%s point).
+%g time units) from y = w(t + %g)[::%d, ::%d] + N(0, %g²) (every %d%s point).
 Prior: a stationary Gaussian fitted to %d training fields in the normalised space w/%g.
 EnKG (J = %d, N = %d steps, %d updates per guided step, scale %g) and EKI (J = %d, the
 same number of forward-model evaluations) are compared by the relative L2 error of their
@@ -224,21 +224,29 @@ Load in Python:
   rel   = np.linalg.norm(enkg - truth) / np.linalg.norm(truth)
   summary = json.load(open("summary.json"))
   print(rel, summary["results"][0]["rel_l2"])
-
-The training set is HDF5 (h5py):
+`)
+	data, prior := "ns.h5", "prior.npz"
+	if v := inputs["dataset"]; v != "" {
+		data = v
+	}
+	if v := inputs["prior"]; v != "" {
+		prior = v
+	}
+	fmt.Fprintf(&b, `
+The training set is HDF5 (h5py; paths relative to where the demo ran):
 
   import h5py
-  with h5py.File("<data dir>/ns64_re200_t5_n<N>_seed<S>.h5") as f:
+  with h5py.File(%q) as f:
       fields = f["fields"][:]                  # (N, n, n) vorticities
       attrs = dict(f["fields"].attrs)          # grid, Re, spin-up time, GRF, seed, version
 
-and the fitted prior is a numpy .npz (diffusion.SavePrior):
+and the fitted prior is a numpy .npz (written by diffusion.SavePrior):
 
-  z = np.load("<data dir>/prior_....npz")
+  z = np.load(%q)
   kind = bytes(z["kind"]).decode()             # "spectral_gaussian"
-  mean, power = z["mean"], z["power"]          # normalised space; power in rfft2 layout
+  mean, power = z["mean"], z["power"]          # normalised space x = w/10; power in rfft2 layout
   scale, shift = z["norm"]                     # vorticity = scale·x + shift
-`)
+`, data, prior)
 	return b.String()
 }
 

@@ -69,6 +69,7 @@ Everything is reproducible from the seeds, and independent of the number of work
 	f.IntVar(&o.s.Steps, "steps", o.s.Steps, "EnKG sampling steps N")
 	f.IntVar(&o.s.Updates, "updates", o.s.Updates, "EnKG Kalman updates per guided step")
 	f.Float64Var(&o.s.Guide, "scale", o.s.Guide, "EnKG guidance scale")
+	f.Float64Var(&o.s.SigmaMax, "sigma-max", o.s.SigmaMax, "largest noise level of EnKG's schedule (normalised space)")
 	f.Float64Var(&o.s.EKIScale, "eki-scale", o.s.EKIScale, "EKI step scale")
 	f.Uint64Var(&o.s.Seed, "seed", o.s.Seed, "seed of the ensembles and the observation noise")
 	f.Uint64Var(&o.dataSeed, "data-seed", 0, "seed of the training set")
@@ -141,7 +142,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "-- 3. truth: held-out field (seed %d); observation after %g time unit(s), every %d-th point (stride), noise σ = %g\n",
+	fmt.Fprintf(stderr, "-- 3. truth: held-out field (seed %d); observation %g time unit(s) later, stride %d, noise σ = %g\n",
 		s.TruthSeed, s.T, s.Stride, s.Noise)
 	stage("truth", t0)
 
