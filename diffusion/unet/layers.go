@@ -25,6 +25,7 @@ func (t *tensor) size() int {
 type registry struct {
 	list   []*tensor
 	byName map[string]*tensor
+	err    error // first construction error (e.g. channels not divisible into GroupNorm groups)
 }
 
 func (r *registry) add(name string, buffer bool, shape ...int) *tensor {
@@ -78,8 +79,9 @@ type groupNorm struct {
 
 func newGroupNorm(r *registry, name string, c int, eps float64) *groupNorm {
 	g := min(32, c/4)
-	if g < 1 || c%g != 0 {
-		panic(fmt.Sprintf("unet: GroupNorm with %d channels", c)) // rejected by Validate
+	if (g < 1 || c%g != 0) && r.err == nil {
+		r.err = fmt.Errorf("unet: %s: GroupNorm over %d channels in min(32, C/4) = %d groups: the channels do not divide into the groups", name, c, g)
+		g = 1
 	}
 	return &groupNorm{c: c, g: g, eps: eps, w: r.add(name+".weight", false, c), b: r.add(name+".bias", false, c)}
 }

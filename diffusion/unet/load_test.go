@@ -62,6 +62,14 @@ func TestLoadErrors(t *testing.T) {
 
 // TestSpecErrors: unsupported or impossible descriptions are rejected with a reason.
 func TestSpecErrors(t *testing.T) {
+	parse := func(b []byte) (*Spec, error) {
+		s, err := ParseSpec(b)
+		if err != nil {
+			return nil, err
+		}
+		_, err = NewNetwork(s.Network)
+		return s, err
+	}
 	for _, c := range []struct{ json, want string }{
 		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"embedding_type":"sinusoid"}}`, "embedding_type \"sinusoid\""},
 		{`{"precond":{"type":"EDM"},"network":{"type":"SongUNet","img_resolution":32,"encoder_type":"resnet"}}`, "encoder_type \"resnet\""},
@@ -75,8 +83,9 @@ func TestSpecErrors(t *testing.T) {
 		{`{"format":"v9","precond":{"type":"EDM"},"network":{"type":"DhariwalUNet","img_resolution":16}}`, "unknown description format"},
 		{`{"precond":{"type":"EDM"},"network":{"type":"DhariwalUNet","img_resolution":16},"normalization":{"std":-1}}`, "normalization std"},
 		{`[1]`, "not a JSON object"},
+		{`{"precond":{"type":"EDM"},"network":{"type":"DhariwalUNet","img_resolution":16,"model_channels":130,"channel_mult":[1]}}`, "do not divide into the groups"},
 	} {
-		_, err := ParseSpec([]byte(c.json))
+		_, err := parse([]byte(c.json))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", c.json, err, c.want)
 		}
@@ -108,6 +117,13 @@ func TestSpecRoundTrip(t *testing.T) {
 	s, err := ParseSpec([]byte(`{"precond":{"type":"VPPrecond"},"network":{"type":"SongUNet","img_resolution":64}}`))
 	if err != nil {
 		t.Fatal(err)
+	}
+	net, err := NewNetwork(s.Network)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh := net.TensorShapes()["enc.64x64_conv.weight"]; len(sh) != 4 || sh[0] != 128 || sh[1] != 1 || sh[2] != 3 {
+		t.Errorf("TensorShapes: enc.64x64_conv.weight %v", sh)
 	}
 	if s.Precond.BetaD != 19.9 || s.Precond.M != 1000 || s.Network.ModelChannels != 128 || len(s.Network.ChannelMult) != 4 ||
 		s.Network.NumBlocks != 4 || s.Network.OutChannels != 1 || s.Normalization.Std != 1 {

@@ -115,7 +115,7 @@ type Network struct {
 }
 
 // NewNetwork builds the network described by spec (validated) without weights; the
-// tensors it expects are listed by Tensors and filled by Load.
+// tensors it expects are listed by TensorShapes and filled by Load.
 func NewNetwork(spec NetworkSpec) (*Network, error) {
 	s := Spec{Precond: PrecondSpec{Type: "EDM"}, Network: spec}
 	if err := s.Validate(); err != nil {
@@ -241,6 +241,9 @@ func NewNetwork(spec NetworkSpec) (*Network, error) {
 		n.outNorm = newGroupNorm(r, "out_norm", cout, 1e-5)
 		n.outConv = newConv(r, "out_conv", cout, spec.OutChannels, 3, true, false, false, nil)
 	}
+	if r.err != nil {
+		return nil, r.err
+	}
 	n.plan()
 	return n, nil
 }
@@ -309,6 +312,16 @@ func (n *Network) tensorNames() []string {
 		out = append(out, t.name)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// TensorShapes returns the state_dict entries the network expects (names without the
+// wrapper's "model." prefix) and their shapes.
+func (n *Network) TensorShapes() map[string][]int {
+	out := make(map[string][]int, len(n.reg.list))
+	for _, t := range n.reg.list {
+		out[t.name] = append([]int(nil), t.shape...)
+	}
 	return out
 }
 
