@@ -172,6 +172,17 @@ func Field(w io.Writer, field []float64, rows, cols int, opt Options) error {
 		cm = Viridis
 	}
 	lo, hi := opt.Range(field)
+	// gonum's HeatMap leaves values outside [Min, Max] transparent: clamp them instead.
+	clamped := make([]float64, len(field))
+	for i, v := range field {
+		clamped[i] = v
+		if v < lo {
+			clamped[i] = lo
+		} else if v > hi {
+			clamped[i] = hi
+		}
+	}
+	g.f = clamped
 	pal := sample(cm, 256)
 	p := plot.New()
 	p.Title.Text = opt.Title

@@ -79,3 +79,30 @@ func TestLines(t *testing.T) {
 		t.Error("mismatched series accepted")
 	}
 }
+
+func TestFieldClampsOutOfRange(t *testing.T) {
+	// A fixed range narrower than the data: the out-of-range pixels must be drawn with the end
+	// colours, not left transparent.
+	var buf bytes.Buffer
+	f := []float64{-5, 5, -5, 5}
+	if err := Field(&buf, f, 2, 2, Options{Colormap: Gray, Min: -1, Max: 1}); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The −5 pixels fill half of the map: they must be black, not background.
+	b := img.Bounds()
+	black := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, bb, a := img.At(x, y).RGBA(); a > 0 && r < 0x0800 && g < 0x0800 && bb < 0x0800 {
+				black++
+			}
+		}
+	}
+	if frac := float64(black) / float64(b.Dx()*b.Dy()); frac < 0.2 {
+		t.Errorf("only %.1f%% of the figure is black: out-of-range values not clamped", 100*frac)
+	}
+}
