@@ -37,6 +37,7 @@ type solveConfig struct {
 	Algorithm solveAlgorithm `yaml:"algorithm"`
 	Seed      uint64         `yaml:"seed"`
 	Workers   int            `yaml:"workers"`
+	Image     solveImage     `yaml:"image"` // problem.kind image (solve_image.go)
 }
 
 type solveProblem struct {
@@ -147,6 +148,7 @@ func solveDefaults() solveConfig {
 		guidance.DefaultDPGSettings(), guidance.DefaultSCGSettings()
 	sch := guidance.DefaultSchedule()
 	return solveConfig{
+		Image: solveImageDefaults(),
 		Problem: solveProblem{Kind: "linear-gaussian", Size: 32, Stride: 2, Noise: 0, Re: 200, T: 1, Scale: 10,
 			FOV: 160, Array: "eht2017", ThermalNoise: true},
 		Prior: solvePrior{Kind: "gaussian", Variance: 1, Alpha: 2.5, Tau: 7, Samples: 512, Components: 8, Diagonal: true},
@@ -263,6 +265,9 @@ func (o solveStride) Adjoint(dst, y []float64) error {
 
 func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error) {
 	pr := cfg.Problem
+	if pr.Kind == "image" {
+		return solveBuildImage(ctx, cfg)
+	}
 	if pr.Size < 2 || pr.Stride < 1 || pr.Stride > pr.Size {
 		return nil, fmt.Errorf("problem: size %d and stride %d: need size ≥ 2 and 1 ≤ stride ≤ size", pr.Size, pr.Stride)
 	}
@@ -357,7 +362,7 @@ func solveBuild(ctx context.Context, cfg solveConfig) (*solveProblemSetup, error
 		factory = f
 		st.no = (n + pr.Stride - 1) / pr.Stride
 	default:
-		return nil, fmt.Errorf("problem: unknown kind %q (want linear-gaussian, navier-stokes or blackhole)", pr.Kind)
+		return nil, fmt.Errorf("problem: unknown kind %q (want linear-gaussian, navier-stokes, blackhole or image)", pr.Kind)
 	}
 	// Truth.
 	if cfg.Truth.File != "" {
