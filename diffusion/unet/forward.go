@@ -47,6 +47,7 @@ type Hook func(name string, data []float32)
 type workspace struct {
 	ar      arena
 	skips   [][]float32 // output of each encoder module (nil for those working in place)
+	stack   []int       // indices of the encoder modules on the skip stack (reused)
 	auxA    []float32   // SongUNet decoder aux path (ping-pong)
 	auxB    []float32
 	xa, xb  []float32
@@ -67,6 +68,7 @@ func (n *Network) newWorkspace(threads int) *workspace {
 	for _, s := range n.encSz {
 		ws.skips = append(ws.skips, make([]float32, s))
 	}
+	ws.stack = make([]int, 0, len(n.enc))
 	res0 := n.spec.ImgResolution
 	ws.auxA = make([]float32, n.spec.OutChannels*res0*res0)
 	ws.auxB = make([]float32, n.spec.OutChannels*res0*res0)
@@ -344,7 +346,7 @@ func (n *Network) forward(ws *workspace, noise float32) {
 	cur := ws.in
 	ch := n.spec.InChannels
 	aux, auxRes, auxCh := ws.in, res, ch // SongUNet encoder aux path (starts at the input)
-	var stack []int                      // encoder modules whose outputs are the skips
+	stack := ws.stack[:0]                // encoder modules whose outputs are the skips
 	sqrt2 := float32(math.Sqrt(2))
 	for i, m := range n.enc {
 		var out []float32 // what the hook sees: the module's own output

@@ -217,7 +217,7 @@ func TestDenoiseErrors(t *testing.T) {
 		}
 	})
 	// the workspaces are reused: only the goroutines of the pool allocate
-	if allocs > 20 {
+	if allocs > 12 {
 		t.Errorf("%v allocations per Denoise", allocs)
 	}
 	ctx2, cancel := context.WithCancel(ctx)
