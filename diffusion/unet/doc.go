@@ -1,4 +1,4 @@
-// Package unet runs the EDM diffusion U-Nets — SongUNet (DDPM++) and DhariwalUNet (ADM)
+// Package unet runs the EDM diffusion U-Nets — SongUNet (DDPM++, NCSN++) and DhariwalUNet (ADM)
 // from NVlabs/edm training/networks.py, as EnKG and InverseBench use them as priors —
 // in Go, from weights exported from PyTorch (tools/export_weights.py), as a
 // diffusion.Denoiser.
@@ -38,6 +38,9 @@
 // cross-correlation with zero padding k/2, then the bias. The encoder pushes every module
 // output on a stack; each decoder block whose input width differs concatenates [x, pop()].
 // The output is conv(SiLU(GN(x))) (DhariwalUNet out_norm/out_conv, SongUNet aux_norm/aux_conv).
+// SongUNet's NCSN++ paths: encoder 'skip' keeps aux = down(aux) of the input and adds
+// conv1x1(aux) to each level's first output; 'residual' sets x = aux = (x + convdown(aux))/√2;
+// decoder 'skip' sums the aux_conv outputs of every level, upsampling the running sum.
 //
 // Supported: DhariwalUNet with every constructor option except class labels; SongUNet with
 // every option of EDM's constructor: DDPM++ (positional embedding, standard encoder and
