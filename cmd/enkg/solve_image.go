@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -70,16 +71,26 @@ func solveImageLoad(ci solveImage, split string, first, count int) (*mat.Dense, 
 	return imaging.PadImages(x, sh, ci.Pad, -1)
 }
 
+// solveImagePriors caches the priors loaded from image.prior_file in this process (a study
+// runs many solves on one prior; loading redoes the eigendecomposition).
+var solveImagePriors sync.Map
+
 // solveImagePrior loads the cached prior or fits it to the training images.
 func solveImagePrior(ctx context.Context, cfg solveConfig, sh imaging.Shape) (diffusion.Prior, error) {
 	ci, pc := cfg.Image, cfg.Prior
 	if ci.PriorFile != "" {
+		if p, ok := solveImagePriors.Load(ci.PriorFile); ok {
+			if p := p.(diffusion.Prior); p.Dim() == sh.Dim() {
+				return p, nil
+			}
+		}
 		p, err := diffusion.LoadPrior(ci.PriorFile)
 		switch {
 		case err == nil:
 			if p.Dim() != sh.Dim() {
 				return nil, fmt.Errorf("%s has dimension %d, images %d (pad %d)", ci.PriorFile, p.Dim(), sh.Dim(), ci.Pad)
 			}
+			solveImagePriors.Store(ci.PriorFile, p)
 			return p, nil
 		case !errors.Is(err, fs.ErrNotExist):
 			return nil, err
