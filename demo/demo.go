@@ -89,31 +89,32 @@ var ErrSettings = errors.New("demo: invalid setting")
 
 // Settings configure the demo. Zero fields take the defaults in brackets (DefaultSettings).
 type Settings struct {
-	Res    int     // grid points per axis n [64]
-	Re     float64 // Reynolds number [200]
-	Spinup float64 // time the training fields and the truth are spun up for [5]
-	T      float64 // time of the forward model [1]
-	Stride int     // observe every Stride-th point along both axes [2]
-	Scale  float64 // x = vorticity/Scale [10]
+	Res    int     `json:"res"`    // grid points per axis n [64]
+	Re     float64 `json:"re"`     // Reynolds number [200]
+	Spinup float64 `json:"spinup"` // time the training fields and the truth are spun up for [5]
+	T      float64 `json:"t"`      // time of the forward model [1]
+	Stride int     `json:"stride"` // observe every Stride-th point along both axes [2]
+	Scale  float64 `json:"scale"`  // x = vorticity/Scale [10]
 	// Noise is the standard deviation of the observation noise in vorticity units [0.1]
-	// (the vorticity has a standard deviation of about 1.5 at T = 5).
-	Noise float64
+	// (2 % of the vorticity's standard deviation, about 5 at t = 5).
+	Noise float64 `json:"noise"`
 
-	Train int // training fields used to fit the prior [100]
+	Train int `json:"train"` // training fields used to fit the prior [100]
 
-	Members int     // ensemble size J of both methods [128]
-	Steps   int     // EnKG sampling steps N [10]
-	Updates int     // EnKG Kalman updates per guided step [2]
-	Guide   float64 // EnKG guidance scale [2]
+	Members int     `json:"members"`        // ensemble size J of both methods [128]
+	Steps   int     `json:"steps"`          // EnKG sampling steps N [10]
+	Updates int     `json:"updates"`        // EnKG Kalman updates per guided step [2]
+	Guide   float64 `json:"guidance_scale"` // EnKG guidance scale [2]
 	// ThresholdStart, ThresholdEnd bound EnKG's guided steps [0.05, 0.05].
-	ThresholdStart, ThresholdEnd float64
-	EKIScale                     float64 // EKI step scale [2] (published eki.yaml)
+	ThresholdStart float64 `json:"threshold_start"`
+	ThresholdEnd   float64 `json:"threshold_end"`
+	EKIScale       float64 `json:"eki_scale"` // EKI step scale [2] (published eki.yaml)
 	// SigmaMax is the largest noise level of EnKG's schedule, in the normalised space [80].
-	SigmaMax float64
+	SigmaMax float64 `json:"sigma_max"`
 
-	Seed      uint64 // seed of the ensembles and of the noise [0]
-	TruthSeed uint64 // the truth is field 0 of `enkg data ns --seed TruthSeed` [1000]
-	Workers   int    // goroutines (0: GOMAXPROCS); results do not depend on it
+	Seed      uint64 `json:"seed"`       // seed of the ensembles and of the noise [0]
+	TruthSeed uint64 `json:"truth_seed"` // the truth is field 0 of `enkg data ns --seed TruthSeed` [1000]
+	Workers   int    `json:"workers"`    // goroutines (0: GOMAXPROCS); results do not depend on it
 }
 
 // DefaultSettings returns the demo defaults: 64², Re = 200, spin-up 5, T = 1, every 2nd
