@@ -176,7 +176,10 @@ func solveBuildImage(ctx context.Context, cfg solveConfig) (*solveProblemSetup, 
 	for i := range st.obs {
 		st.obs[i] += pr.Noise * r.NormFloat64()
 	}
-	st.p = &guidance.Problem{Observation: st.obs, Forward: factory, Misfit: solveMisfit(pr.Noise), Prior: prior, Sampler: prior}
+	// The published image code's loss ‖y − A(x)‖² (misfit σ = 1), whatever the noise level: DPS,
+	// GSG and DPG step sizes and DPG's sampling radius are defined on it (EnKG and SCG do not
+	// depend on the misfit's σ).
+	st.p = &guidance.Problem{Observation: st.obs, Forward: factory, Misfit: operator.Gaussian{Sigma: 1}, Prior: prior, Sampler: prior}
 	if _, ok := prior.(*diffusion.Gaussian); ok {
 		st.p.Prior = guidance.NewAffineVJP(prior) // exact J_D for DPS, GSG and DPG
 	}
@@ -229,12 +232,4 @@ func meanStd(v []float64) [2]float64 {
 		s /= float64(len(v) - 1)
 	}
 	return [2]float64{m, math.Sqrt(s)}
-}
-
-// solveMisfit is the Gaussian misfit of noise level s (σ = 1 when s = 0, as solveBuild).
-func solveMisfit(s float64) operator.Misfit {
-	if s > 0 {
-		return operator.Gaussian{Sigma: s}
-	}
-	return operator.Gaussian{Sigma: 1}
 }

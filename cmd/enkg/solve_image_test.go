@@ -134,8 +134,15 @@ var imageStudyMethods = []struct{ name, scaleKey string }{
 var imageStudyTasks = []string{"inpaint-box", "inpaint-random", "super-resolution", "gaussian-blur", "phase-retrieval"}
 
 // imageStudyScales are the guidance scales chosen by the tuning run (ENKG_IMAGE_TUNE=1, on
-// training images 0 and 1: the best mean PSNR), per task and method.
-var imageStudyScales = map[string]map[string]float64{}
+// training images 0 and 1: the best mean PSNR of the ensemble mean; imaging/testdata/
+// image_tasks.md), per task and method; a tuning run replaces them.
+var imageStudyScales = map[string]map[string]float64{
+	"inpaint-box":      {"enkg": 1, "dps": 5, "forward-gsg": 1.25, "central-gsg": 1.25, "dpg": 160},
+	"inpaint-random":   {"enkg": 1, "dps": 20, "forward-gsg": 1.25, "central-gsg": 1.25, "dpg": 160},
+	"super-resolution": {"enkg": 1, "dps": 1.25, "forward-gsg": 1.25, "central-gsg": 1.25, "dpg": 40},
+	"gaussian-blur":    {"enkg": 1, "dps": 5, "forward-gsg": 1.25, "central-gsg": 1.25, "dpg": 160},
+	"phase-retrieval":  {"enkg": 1, "dps": 1.25, "forward-gsg": 1.25, "central-gsg": 1.25, "dpg": 160},
+}
 
 type imageJob struct {
 	task, method string
@@ -202,7 +209,7 @@ func TestImageStudy(t *testing.T) {
 				}
 				sc := map[string]float64{"enkg": cfg.Algorithm.EnKG.Scale, "dps": cfg.Algorithm.DPS.Scale,
 					"forward-gsg": cfg.Algorithm.DPS.Scale, "central-gsg": cfg.Algorithm.DPS.Scale, "dpg": cfg.Algorithm.DPG.Scale}[m.name]
-				if v, ok := imageStudyScales[task][m.name]; ok {
+				if v, ok := imageStudyScales[task][m.name]; ok && !tuning {
 					sc = v
 				}
 				if tuning {
