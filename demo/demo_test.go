@@ -113,6 +113,22 @@ func TestFitPriorNormalises(t *testing.T) {
 	if math.Abs(p.Mean()[0]-m) > 1e-12 || p.Norm.Scale != 10 {
 		t.Errorf("mean %v norm %+v, want %v and scale 10", p.Mean()[0], p.Norm, m)
 	}
+	// FieldMean: the mean of w/10 per pixel.
+	s.FieldMean = true
+	pf, err := FitPrior(fields, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, c := fields.Dims()
+	for j := 0; j < c; j += 37 {
+		var mj float64
+		for i := 0; i < r; i++ {
+			mj += fields.At(i, j) / 10
+		}
+		if mj /= float64(r); math.Abs(pf.Mean()[j]-mj) > 1e-12 {
+			t.Fatalf("FieldMean: mean[%d] = %v, want %v", j, pf.Mean()[j], mj)
+		}
+	}
 	if _, err := FitPrior(mat.NewDense(3, 10, nil), s); err == nil {
 		t.Error("FitPrior accepted fields of the wrong size")
 	}

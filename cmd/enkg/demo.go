@@ -65,6 +65,7 @@ Everything is reproducible from the seeds, and independent of the number of work
 	f.IntVar(&o.s.Stride, "stride", o.s.Stride, "observe every stride-th point along both axes")
 	f.Float64Var(&o.s.Noise, "noise", o.s.Noise, "observation noise standard deviation (vorticity units)")
 	f.IntVar(&o.s.Train, "train", o.s.Train, "number of training fields")
+	f.BoolVar(&o.s.FieldMean, "field-mean", o.s.FieldMean, "fit a mean per pixel (default: one constant)")
 	f.IntVar(&o.s.Members, "members", o.s.Members, "ensemble size J (EnKG and EKI)")
 	f.IntVar(&o.s.Steps, "steps", o.s.Steps, "EnKG sampling steps N")
 	f.IntVar(&o.s.Updates, "updates", o.s.Updates, "EnKG Kalman updates per guided step")
@@ -86,7 +87,11 @@ func demoDataPath(dir string, s demo.Settings, seed uint64) string {
 
 // demoPriorPath is the cache file of the prior fitted to that training set.
 func demoPriorPath(dir string, s demo.Settings, seed uint64) string {
-	return filepath.Join(dir, fmt.Sprintf("prior_spectral_ns%d_re%s_t%s_n%d_seed%d_scale%s.npz", s.Res, ftoa(s.Re), ftoa(s.Spinup), s.Train, seed, ftoa(s.Scale)))
+	mean := ""
+	if s.FieldMean {
+		mean = "_fieldmean"
+	}
+	return filepath.Join(dir, fmt.Sprintf("prior_spectral_ns%d_re%s_t%s_n%d_seed%d_scale%s%s.npz", s.Res, ftoa(s.Re), ftoa(s.Spinup), s.Train, seed, ftoa(s.Scale), mean))
 }
 
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
