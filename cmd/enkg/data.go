@@ -44,12 +44,15 @@ type dataNSOptions struct {
 // dataNSAfterWrite, when set (tests), is called after member i is written.
 var dataNSAfterWrite func(i int)
 
+// dataCmd is the parent of the dataset generators (`enkg data ns`, `enkg data blackhole`, …);
+// a package-level value so that sibling files can register under it in any init order.
+var dataCmd = &cobra.Command{
+	Use:   "data",
+	Short: "Generate training datasets (HDF5)",
+}
+
 func init() {
 	var o dataNSOptions
-	dataCmd := &cobra.Command{
-		Use:   "data",
-		Short: "Generate training datasets (HDF5)",
-	}
 	ns := &cobra.Command{
 		Use:   "ns --n N --res R --spinup T --re RE --seed S --out ns.h5",
 		Short: "Generate Navier–Stokes vorticity fields: GRF initial conditions spun up to time T",

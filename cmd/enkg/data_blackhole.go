@@ -92,13 +92,7 @@ Read it in Python with:  h5py.File("bh.h5")["fields"][i]`,
 	f.BoolVar(&o.checksum, "checksum", true, "Fletcher-32 checksum per member, so corruption is detected on read")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace an existing --out instead of resuming it")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
-	for _, c := range rootCmd.Commands() {
-		if c.Name() == "data" {
-			c.AddCommand(cmd)
-			return
-		}
-	}
-	panic("enkg data blackhole: the data command is not registered yet")
+	dataCmd.AddCommand(cmd)
 }
 
 // dataBHAttrs are the attributes `enkg data blackhole` records; a resumed file must match them.
