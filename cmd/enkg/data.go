@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -263,51 +261,16 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 	}
 	attrs := dataNSAttrs(o, g)
 
-	var f *h5.File
-	_, statErr := os.Stat(o.out)
-	if statErr == nil && !o.overwrite {
-		if f, err = h5.Resume(o.out, ""); err != nil {
-			return fmt.Errorf("data ns: resuming %s: %w (use --overwrite to start over)", o.out, err)
-		}
-		if err := dataNSCheckResume(f, o, attrs); err != nil {
-			f.Close()
-			return err
-		}
-	} else {
-		f, err = h5.Create(o.out, o.n, o.res, o.res, &h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite})
-		if err != nil {
-			return fmt.Errorf("data ns: %w", err)
-		}
-		attrs["enkg_version"] = enkgVersion()
-		for k, v := range attrs {
-			if err := f.SetAttr(k, v); err != nil {
-				f.Close()
-				return fmt.Errorf("data ns: %w", err)
-			}
-		}
-		if err := f.Flush(); err != nil {
-			f.Close()
-			return fmt.Errorf("data ns: %w", err)
-		}
+	f, pending, workers, err := dataOpen(dataOutput{
+		cmd: "data ns", noun: "fields", out: o.out, n: o.n, res: o.res,
+		settings:    h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
+		attrs:       attrs,
+		checkResume: func(f *h5.File) error { return dataNSCheckResume(f, o, attrs) },
+		workers:     o.workers,
+	}, stderr)
+	if f == nil {
+		return err
 	}
-	pending, err := f.Pending()
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("data ns: %w", err)
-	}
-	if len(pending) == 0 {
-		fmt.Fprintf(stderr, "data ns: %s is complete (%d fields %d×%d), nothing to do\n", o.out, o.n, o.res, o.res)
-		return f.Close()
-	}
-	if done := o.n - len(pending); done > 0 {
-		fmt.Fprintf(stderr, "data ns: %s: %d of %d members already done, computing %d\n", o.out, done, o.n, len(pending))
-	}
-
-	workers := o.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = max(1, min(workers, len(pending)))
 	solvers := make([]*pde.Solver, workers)
 	grfs := make([]*spectral.GRF, workers)
 	w0s := make([][]float64, workers)

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -150,54 +147,17 @@ func runDataBlackHole(ctx context.Context, o dataBHOptions, stderr io.Writer) er
 	}
 	attrs := dataBHAttrs(o)
 
-	var f *h5.File
-	if _, statErr := os.Stat(o.out); statErr == nil && !o.overwrite {
-		if f, err = h5.Resume(o.out, ""); err != nil {
-			return fmt.Errorf("data blackhole: resuming %s: %w (use --overwrite to start over)", o.out, err)
-		}
-		if err := dataBHCheckResume(f, o, attrs); err != nil {
-			f.Close()
-			return err
-		}
-	} else {
-		if d := filepath.Dir(o.out); d != "." {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return fmt.Errorf("data blackhole: %w", err)
-			}
-		}
-		f, err = h5.Create(o.out, o.n, o.res, o.res, &h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite})
-		if err != nil {
-			return fmt.Errorf("data blackhole: %w", err)
-		}
-		attrs["enkg_version"] = enkgVersion()
-		for k, v := range attrs {
-			if err := f.SetAttr(k, v); err != nil {
-				f.Close()
-				return fmt.Errorf("data blackhole: %w", err)
-			}
-		}
-		if err := f.Flush(); err != nil {
-			f.Close()
-			return fmt.Errorf("data blackhole: %w", err)
-		}
+	f, pending, workers, err := dataOpen(dataOutput{
+		cmd: "data blackhole", noun: "images", out: o.out, n: o.n, res: o.res,
+		settings:    h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
+		attrs:       attrs,
+		mkdir:       true,
+		checkResume: func(f *h5.File) error { return dataBHCheckResume(f, o, attrs) },
+		workers:     o.workers,
+	}, stderr)
+	if f == nil {
+		return err
 	}
-	pending, err := f.Pending()
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("data blackhole: %w", err)
-	}
-	if len(pending) == 0 {
-		fmt.Fprintf(stderr, "data blackhole: %s is complete (%d images %d×%d), nothing to do\n", o.out, o.n, o.res, o.res)
-		return f.Close()
-	}
-	if done := o.n - len(pending); done > 0 {
-		fmt.Fprintf(stderr, "data blackhole: %s: %d of %d members already done, computing %d\n", o.out, done, o.n, len(pending))
-	}
-	workers := o.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = max(1, min(workers, len(pending)))
 	var bar *progressbar.ProgressBar
 	if !o.quiet {
 		bar = progressbar.NewOptions(len(pending),

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/enkg-go/enkg/datasets/h5"
+)
+
+// dataOutput describes the HDF5 dataset of n res×res members that an
+// `enkg data <generator>` command writes, resumably.
+type dataOutput struct {
+	cmd      string // message prefix, e.g. "data ns"
+	noun     string // what a member is, e.g. "fields"
+	out      string // file path
+	n, res   int
+	settings h5.Settings
+	// attrs are the settings stored as attributes of a new file
+	// (enkg_version is added to it).
+	attrs map[string]any
+	// mkdir creates the parent directory of a new file.
+	mkdir bool
+	// checkResume verifies that an existing file was made with the same
+	// settings; its error is returned as is.
+	checkResume func(f *h5.File) error
+	// workers is the requested number of goroutines (≤ 0: GOMAXPROCS).
+	workers int
+}
+
+// dataOpen resumes d.out when it exists (and settings.Overwrite is off),
+// checking it with d.checkResume, or creates it with d.attrs, and returns
+// the file, its pending members and the number of workers to use (at most
+// one per pending member). When nothing is pending it says so on stderr,
+// closes the file and returns a nil file.
+func dataOpen(d dataOutput, stderr io.Writer) (f *h5.File, pending []int, workers int, err error) {
+	if _, statErr := os.Stat(d.out); statErr == nil && !d.settings.Overwrite {
+		if f, err = h5.Resume(d.out, ""); err != nil {
+			return nil, nil, 0, fmt.Errorf("%s: resuming %s: %w (use --overwrite to start over)", d.cmd, d.out, err)
+		}
+		if err := d.checkResume(f); err != nil {
+			f.Close()
+			return nil, nil, 0, err
+		}
+	} else {
+		if dir := filepath.Dir(d.out); d.mkdir && dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
+			}
+		}
+		settings := d.settings
+		if f, err = h5.Create(d.out, d.n, d.res, d.res, &settings); err != nil {
+			return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
+		}
+		d.attrs["enkg_version"] = enkgVersion()
+		for k, v := range d.attrs {
+			if err := f.SetAttr(k, v); err != nil {
+				f.Close()
+				return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
+			}
+		}
+		if err := f.Flush(); err != nil {
+			f.Close()
+			return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
+		}
+	}
+	if pending, err = f.Pending(); err != nil {
+		f.Close()
+		return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
+	}
+	if len(pending) == 0 {
+		fmt.Fprintf(stderr, "%s: %s is complete (%d %s %d×%d), nothing to do\n", d.cmd, d.out, d.n, d.noun, d.res, d.res)
+		return nil, nil, 0, f.Close()
+	}
+	if done := d.n - len(pending); done > 0 {
+		fmt.Fprintf(stderr, "%s: %s: %d of %d members already done, computing %d\n", d.cmd, d.out, done, d.n, len(pending))
+	}
+	workers = d.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return f, pending, max(1, min(workers, len(pending))), nil
+}
