@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
@@ -93,18 +92,15 @@ func (m *DPG) Ensemble() int { return m.s.Members }
 
 // Run samples the chains.
 func (m *DPG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*Result, error) {
-	if err := Check(p, m, eng); err != nil {
+	s, dz := m.s, m.d
+	run, err := startChains(ctx, p, m, eng, rec, dz, s.Members, s.Seed)
+	if err != nil {
 		return nil, err
 	}
-	if rec == nil {
-		rec = NopRecorder{}
-	}
-	start := time.Now()
-	s, dz := m.s, m.d
 	j, d, om := s.Members, eng.InputDim(), eng.OutputDim()
 	mf := p.misfit()
 	vjp := p.Prior.(VJPDenoiser)
-	c := newChains(j, d, eng.Workers(), s.Seed, dz.sigmaInit)
+	c := run.c
 	K := s.MCSamples
 	gden, g, prev, pred := mat.NewDense(j, d, nil), mat.NewDense(j, d, nil), mat.NewDense(j, d, nil), mat.NewDense(j, om, nil)
 	lossRef, z, r := make([]float64, j), make([]float64, j), make([]float64, j)
@@ -115,25 +111,10 @@ func (m *DPG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 		xp[w], yp[w] = make([]float64, d), make([]float64, om)
 	}
 	subSeed := rng.Sub(s.Seed, "dpg")
-	mean := make([]float64, d)
-	partial := func(steps int, err error) (*Result, error) {
-		return newResult(m.Name(), c.x, eng.Counts(), steps, time.Since(start)), err
-	}
-	fail := func(i int, err error) (*Result, error) {
-		if ctx.Err() != nil {
-			return partial(i, ctx.Err())
-		}
-		return partial(i, fmt.Errorf("guidance: DPG step %d (σ = %.4g): %w", i, dz.sigma[i], atStep(err, i)))
-	}
-	for i := 0; i < dz.n; i++ {
-		sig, sc := dz.sigma[i], dz.scale[i]
-		info := StepInfo{Method: m.Name(), Step: i, Steps: dz.n, Sigma: sig, Guided: true}
-		scaleRows(c.xs, c.x, sc)
-		if err := eng.Denoise(ctx, p.Prior, c.den, c.xs, sig); err != nil {
-			return fail(i, err)
-		}
+	return run.loop(func(i int, sig, sc float64, info *StepInfo) error {
+		info.Guided = true
 		if err := eng.Forward(ctx, pred, c.den); err != nil {
-			return fail(i, err)
+			return err
 		}
 		var sum, max float64
 		for a := 0; a < j; a++ {
@@ -162,7 +143,7 @@ func (m *DPG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 			return nil
 		})
 		if err != nil {
-			return fail(i, err)
+			return err
 		}
 		// ∂(mean_k (R_k − b_k)·mc_loss_k)/∂x̂0 = −Σ_k w_k ε_k/(K·r), w_k = R_k·K/(K−1) − S/(K−1).
 		err = eng.Each(ctx, j, func(w int, _ operator.Operator, a int) error {
@@ -189,10 +170,10 @@ func (m *DPG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 			return nil
 		})
 		if err != nil {
-			return fail(i, err)
+			return err
 		}
 		if err := eng.DenoiseVJP(ctx, vjp, g, c.xs, gden, sig); err != nil {
-			return fail(i, err)
+			return err
 		}
 		beta3 := float64(dz.n-i-1) / float64(dz.n)
 		err = eng.Each(ctx, j, func(w int, _ operator.Operator, a int) error {
@@ -223,13 +204,8 @@ func (m *DPG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 			return nil
 		})
 		if err != nil {
-			return fail(i, err)
+			return err
 		}
-		info.Spread = spread(c.x, mean)
-		info.Counts = eng.Counts()
-		if err := rec.Record(info); err != nil {
-			return partial(i+1, fmt.Errorf("guidance: DPG: recorder: %w", err))
-		}
-	}
-	return partial(dz.n, nil)
+		return nil
+	})
 }

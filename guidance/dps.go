@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"time"
 
 	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
@@ -183,18 +182,15 @@ func mix(z uint64) uint64 {
 
 // Run samples the chains.
 func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*Result, error) {
-	if err := Check(p, m, eng); err != nil {
+	s, dz := m.s, m.d
+	run, err := startChains(ctx, p, m, eng, rec, dz, s.Members, s.Seed)
+	if err != nil {
 		return nil, err
 	}
-	if rec == nil {
-		rec = NopRecorder{}
-	}
-	start := time.Now()
-	s, dz := m.s, m.d
 	j, d, om := s.Members, eng.InputDim(), eng.OutputDim()
 	mf := p.misfit()
 	vjp := p.Prior.(VJPDenoiser)
-	c := newChains(j, d, eng.Workers(), s.Seed, dz.sigmaInit)
+	c := run.c
 	g, ll := mat.NewDense(j, d, nil), mat.NewDense(j, d, nil)
 	pred, resid := mat.NewDense(j, om, nil), mat.NewDense(j, om, nil)
 	loss := make([]float64, j)
@@ -206,26 +202,11 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 		u[w], xp[w], yp[w] = make([]float64, d), make([]float64, d), make([]float64, om)
 	}
 	subSeed := rng.Sub(s.Seed, "gsg")
-	mean := make([]float64, d)
-	partial := func(steps int, err error) (*Result, error) {
-		return newResult(m.Name(), c.x, eng.Counts(), steps, time.Since(start)), err
-	}
-	fail := func(i int, err error) (*Result, error) {
-		if ctx.Err() != nil {
-			return partial(i, ctx.Err())
-		}
-		return partial(i, fmt.Errorf("guidance: %s step %d (σ = %.4g): %w", m.Name(), i, dz.sigma[i], atStep(err, i)))
-	}
-	for i := 0; i < dz.n; i++ {
-		sig, sc := dz.sigma[i], dz.scale[i]
-		info := StepInfo{Method: m.Name(), Step: i, Steps: dz.n, Sigma: sig, Guided: true}
-		scaleRows(c.xs, c.x, sc)
-		if err := eng.Denoise(ctx, p.Prior, c.den, c.xs, sig); err != nil {
-			return fail(i, err)
-		}
+	return run.loop(func(i int, sig, sc float64, info *StepInfo) error {
+		info.Guided = true
 		// Loss at x̂0 (and the exact gradient's residual).
 		if err := eng.Forward(ctx, pred, c.den); err != nil {
-			return fail(i, err)
+			return err
 		}
 		var sum, max float64
 		for r := 0; r < j; r++ {
@@ -251,7 +232,7 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 				err = ErrNoAdjoint
 			}
 			if err != nil {
-				return fail(i, err)
+				return err
 			}
 		} else {
 			central := s.Gradient == CentralGSG
@@ -283,7 +264,7 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 				return nil
 			})
 			if err != nil {
-				return fail(i, err)
+				return err
 			}
 			// ĝ_r = Σ_k coef_k·u_k, the directions regenerated in a fixed order.
 			err = eng.Each(ctx, j, func(w int, _ operator.Operator, r int) error {
@@ -302,11 +283,11 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 				return nil
 			})
 			if err != nil {
-				return fail(i, err)
+				return err
 			}
 		}
 		if err := eng.DenoiseVJP(ctx, vjp, ll, c.xs, g, sig); err != nil {
-			return fail(i, err)
+			return err
 		}
 		err := eng.Each(ctx, j, func(w int, _ operator.Operator, r int) error {
 			eps := c.eps[w]
@@ -326,13 +307,8 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 			return nil
 		})
 		if err != nil {
-			return fail(i, err)
+			return err
 		}
-		info.Spread = spread(c.x, mean)
-		info.Counts = eng.Counts()
-		if err := rec.Record(info); err != nil {
-			return partial(i+1, fmt.Errorf("guidance: %s: recorder: %w", m.Name(), err))
-		}
-	}
-	return partial(dz.n, nil)
+		return nil
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
@@ -82,40 +81,22 @@ func (m *SCG) Ensemble() int { return m.s.Members }
 
 // Run samples the chains.
 func (m *SCG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*Result, error) {
-	if err := Check(p, m, eng); err != nil {
+	s, dz := m.s, m.d
+	run, err := startChains(ctx, p, m, eng, rec, dz, s.Members, s.Seed)
+	if err != nil {
 		return nil, err
 	}
-	if rec == nil {
-		rec = NopRecorder{}
-	}
-	start := time.Now()
-	s, dz := m.s, m.d
 	j, d, om := s.Members, eng.InputDim(), eng.OutputDim()
 	mf := p.misfit()
-	c := newChains(j, d, eng.Workers(), s.Seed, dz.sigmaInit)
+	c := run.c
 	K := s.Candidates
 	thr := int(float64(dz.n) * s.Threshold)
 	cand, candS, candD := mat.NewDense(j*K, d, nil), mat.NewDense(j*K, d, nil), mat.NewDense(j*K, d, nil)
 	pred := mat.NewDense(j*K, om, nil)
 	loss := make([]float64, j*K)
 	subSeed := rng.Sub(s.Seed, "scg")
-	mean := make([]float64, d)
-	partial := func(steps int, err error) (*Result, error) {
-		return newResult(m.Name(), c.x, eng.Counts(), steps, time.Since(start)), err
-	}
-	fail := func(i int, err error) (*Result, error) {
-		if ctx.Err() != nil {
-			return partial(i, ctx.Err())
-		}
-		return partial(i, fmt.Errorf("guidance: SCG step %d (σ = %.4g): %w", i, dz.sigma[i], atStep(err, i)))
-	}
-	for i := 0; i < dz.n; i++ {
-		sig, sc := dz.sigma[i], dz.scale[i]
-		info := StepInfo{Method: m.Name(), Step: i, Steps: dz.n, Sigma: sig, MisfitMean: math.NaN(), MisfitMax: math.NaN()}
-		scaleRows(c.xs, c.x, sc)
-		if err := eng.Denoise(ctx, p.Prior, c.den, c.xs, sig); err != nil {
-			return fail(i, err)
-		}
+	return run.loop(func(i int, sig, sc float64, info *StepInfo) error {
+		info.MisfitMean, info.MisfitMax = math.NaN(), math.NaN()
 		switch {
 		case i < thr:
 			err := eng.Each(ctx, j, func(w int, _ operator.Operator, a int) error {
@@ -127,7 +108,7 @@ func (m *SCG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 				return nil
 			})
 			if err != nil {
-				return fail(i, err)
+				return err
 			}
 		case i > thr && i < dz.n-1:
 			info.Guided = true
@@ -148,13 +129,13 @@ func (m *SCG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 				return nil
 			})
 			if err != nil {
-				return fail(i, err)
+				return err
 			}
 			if err := eng.Denoise(ctx, p.Prior, candD, candS, dz.sigma[i+1]); err != nil {
-				return fail(i, err)
+				return err
 			}
 			if err := eng.Forward(ctx, pred, candD); err != nil {
-				return fail(i, err)
+				return err
 			}
 			var sum, max float64
 			for a := 0; a < j; a++ {
@@ -174,11 +155,6 @@ func (m *SCG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 		default:
 			c.x.Copy(c.den)
 		}
-		info.Spread = spread(c.x, mean)
-		info.Counts = eng.Counts()
-		if err := rec.Record(info); err != nil {
-			return partial(i+1, fmt.Errorf("guidance: SCG: recorder: %w", err))
-		}
-	}
-	return partial(dz.n, nil)
+		return nil
+	})
 }
