@@ -7,10 +7,7 @@ import (
 	"io"
 	"math"
 	"runtime/debug"
-	"sync"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/enkg-go/enkg/datasets"
@@ -261,13 +258,15 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 	}
 	attrs := dataNSAttrs(o, g)
 
-	f, pending, workers, err := dataOpen(dataOutput{
+	out := dataOutput{
 		cmd: "data ns", noun: "fields", out: o.out, n: o.n, res: o.res,
 		settings:    h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
 		attrs:       attrs,
 		checkResume: func(f *h5.File) error { return dataNSCheckResume(f, o, attrs) },
 		workers:     o.workers,
-	}, stderr)
+		quiet:       o.quiet,
+	}
+	f, pending, workers, err := dataOpen(out, stderr)
 	if f == nil {
 		return err
 	}
@@ -285,46 +284,15 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 		}
 		w0s[k] = make([]float64, o.res*o.res)
 	}
-	var bar *progressbar.ProgressBar
-	if !o.quiet && len(pending) > 0 {
-		bar = progressbar.NewOptions(len(pending),
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("data ns"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-		)
-	}
-	var mu sync.Mutex
-	start := time.Now()
-	err = h5.Generate(ctx, f, workers, func(ctx context.Context, worker, i int, dst []float64) error {
+	elapsed, err := dataGenerate(ctx, out, f, workers, len(pending), func(ctx context.Context, worker, i int, dst []float64) error {
 		grfs[worker].Sample(w0s[worker], rng.Stream(o.seed, i))
 		return solvers[worker].Solve(ctx, dst, w0s[worker], o.spinup)
-	}, func(i int) {
-		mu.Lock()
-		defer mu.Unlock()
-		if bar != nil {
-			bar.Add(1)
-		}
-		if dataNSAfterWrite != nil {
-			dataNSAfterWrite(i)
-		}
-	})
-	if bar != nil {
-		bar.Finish()
-		fmt.Fprintln(stderr)
-	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
+	}, dataNSAfterWrite, stderr)
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("data ns: interrupted; finished members are saved in %s, run the same command again to continue: %w", o.out, err)
-		}
-		return fmt.Errorf("data ns: %w", err)
+		return err
 	}
 	fmt.Fprintf(stderr, "data ns: wrote %d fields %d×%d (Re=%g, T=%g) to %s (%d computed in %.1fs)\n",
-		o.n, o.res, o.res, o.re, o.spinup, o.out, len(pending), time.Since(start).Seconds())
+		o.n, o.res, o.res, o.re, o.spinup, o.out, len(pending), elapsed.Seconds())
 	return nil
 }
 

@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sync"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/enkg-go/enkg/datasets/h5"
@@ -147,56 +144,27 @@ func runDataBlackHole(ctx context.Context, o dataBHOptions, stderr io.Writer) er
 	}
 	attrs := dataBHAttrs(o)
 
-	f, pending, workers, err := dataOpen(dataOutput{
+	out := dataOutput{
 		cmd: "data blackhole", noun: "images", out: o.out, n: o.n, res: o.res,
 		settings:    h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
 		attrs:       attrs,
 		mkdir:       true,
 		checkResume: func(f *h5.File) error { return dataBHCheckResume(f, o, attrs) },
 		workers:     o.workers,
-	}, stderr)
+		quiet:       o.quiet,
+	}
+	f, pending, workers, err := dataOpen(out, stderr)
 	if f == nil {
 		return err
 	}
-	var bar *progressbar.ProgressBar
-	if !o.quiet {
-		bar = progressbar.NewOptions(len(pending),
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("data blackhole"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-		)
-	}
-	var mu sync.Mutex
-	start := time.Now()
-	err = h5.Generate(ctx, f, workers, func(_ context.Context, _, i int, dst []float64) error {
+	elapsed, err := dataGenerate(ctx, out, f, workers, len(pending), func(_ context.Context, _, i int, dst []float64) error {
 		return interferometry.RandomImage(dst, grid, g, rng.Stream(o.seed, i))
-	}, func(i int) {
-		mu.Lock()
-		defer mu.Unlock()
-		if bar != nil {
-			bar.Add(1)
-		}
-		if dataBHAfterWrite != nil {
-			dataBHAfterWrite(i)
-		}
-	})
-	if bar != nil {
-		bar.Finish()
-		fmt.Fprintln(stderr)
-	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
+	}, dataBHAfterWrite, stderr)
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("data blackhole: interrupted; finished members are saved in %s, run the same command again to continue: %w", o.out, err)
-		}
-		return fmt.Errorf("data blackhole: %w", err)
+		return err
 	}
 	fmt.Fprintf(stderr, "data blackhole: wrote %d images %d×%d (FOV %g μas) to %s (%d computed in %.1fs)\n",
-		o.n, o.res, o.res, o.fov, o.out, len(pending), time.Since(start).Seconds())
+		o.n, o.res, o.res, o.fov, o.out, len(pending), elapsed.Seconds())
 	return nil
 }
 

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/enkg-go/enkg/datasets/h5"
 )
@@ -28,6 +33,8 @@ type dataOutput struct {
 	checkResume func(f *h5.File) error
 	// workers is the requested number of goroutines (≤ 0: GOMAXPROCS).
 	workers int
+	// quiet hides the progress bar.
+	quiet bool
 }
 
 // dataOpen resumes d.out when it exists (and settings.Overwrite is off),
@@ -82,4 +89,48 @@ func dataOpen(d dataOutput, stderr io.Writer) (f *h5.File, pending []int, worker
 		workers = runtime.GOMAXPROCS(0)
 	}
 	return f, pending, max(1, min(workers, len(pending))), nil
+}
+
+// dataGenerate computes the pending members of f (from dataOpen) with fn on workers
+// goroutines, showing a progress bar on stderr unless d.quiet and calling afterWrite (when not
+// nil) after each member is written, then closes f. It returns the time spent generating; an
+// interruption is reported as such, with the advice to run the command again.
+func dataGenerate(ctx context.Context, d dataOutput, f *h5.File, workers, pending int, fn h5.MemberFunc, afterWrite func(i int), stderr io.Writer) (time.Duration, error) {
+	var bar *progressbar.ProgressBar
+	if !d.quiet && pending > 0 {
+		bar = progressbar.NewOptions(pending,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription(d.cmd),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond),
+		)
+	}
+	var mu sync.Mutex
+	start := time.Now()
+	err := h5.Generate(ctx, f, workers, fn, func(i int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if bar != nil {
+			bar.Add(1)
+		}
+		if afterWrite != nil {
+			afterWrite(i)
+		}
+	})
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	elapsed := time.Since(start)
+	if err != nil {
+		if ctx.Err() != nil {
+			return elapsed, fmt.Errorf("%s: interrupted; finished members are saved in %s, run the same command again to continue: %w", d.cmd, d.out, err)
+		}
+		return elapsed, fmt.Errorf("%s: %w", d.cmd, err)
+	}
+	return elapsed, nil
 }
