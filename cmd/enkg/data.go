@@ -260,11 +260,11 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 
 	out := dataOutput{
 		cmd: "data ns", noun: "fields", out: o.out, n: o.n, res: o.res,
-		settings:    h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
-		attrs:       attrs,
-		checkResume: func(f *h5.File) error { return dataNSCheckResume(f, o, attrs) },
-		workers:     o.workers,
-		quiet:       o.quiet,
+		settings: h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
+		attrs:    attrs,
+		checked:  dataNSChecked,
+		workers:  o.workers,
+		quiet:    o.quiet,
 	}
 	f, pending, workers, err := dataOpen(out, stderr)
 	if f == nil {
@@ -293,25 +293,5 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "data ns: wrote %d fields %d×%d (Re=%g, T=%g) to %s (%d computed in %.1fs)\n",
 		o.n, o.res, o.res, o.re, o.spinup, o.out, len(pending), elapsed.Seconds())
-	return nil
-}
-
-// dataNSCheckResume verifies that an existing file was made with the same settings.
-func dataNSCheckResume(f *h5.File, o dataNSOptions, attrs map[string]any) error {
-	n, nx, ny := f.Shape()
-	if n != o.n || nx != o.res || ny != o.res {
-		return fmt.Errorf("data ns: %s holds (%d, %d, %d) fields, not (%d, %d, %d); use --overwrite or another --out",
-			o.out, n, nx, ny, o.n, o.res, o.res)
-	}
-	for _, k := range dataNSChecked {
-		have, err := f.Attr(k)
-		if err != nil {
-			return fmt.Errorf("data ns: %s was not written by 'enkg data ns': %w", o.out, err)
-		}
-		if have != attrs[k] {
-			return fmt.Errorf("data ns: %s was made with %s = %v, not %v; use --overwrite or another --out",
-				o.out, k, have, attrs[k])
-		}
-	}
 	return nil
 }

@@ -146,12 +146,12 @@ func runDataBlackHole(ctx context.Context, o dataBHOptions, stderr io.Writer) er
 
 	out := dataOutput{
 		cmd: "data blackhole", noun: "images", out: o.out, n: o.n, res: o.res,
-		settings:    h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
-		attrs:       attrs,
-		mkdir:       true,
-		checkResume: func(f *h5.File) error { return dataBHCheckResume(f, o, attrs) },
-		workers:     o.workers,
-		quiet:       o.quiet,
+		settings: h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
+		attrs:    attrs,
+		mkdir:    true,
+		checked:  dataBHChecked,
+		workers:  o.workers,
+		quiet:    o.quiet,
 	}
 	f, pending, workers, err := dataOpen(out, stderr)
 	if f == nil {
@@ -165,24 +165,5 @@ func runDataBlackHole(ctx context.Context, o dataBHOptions, stderr io.Writer) er
 	}
 	fmt.Fprintf(stderr, "data blackhole: wrote %d images %d×%d (FOV %g μas) to %s (%d computed in %.1fs)\n",
 		o.n, o.res, o.res, o.fov, o.out, len(pending), elapsed.Seconds())
-	return nil
-}
-
-// dataBHCheckResume verifies that an existing file was made with the same settings.
-func dataBHCheckResume(f *h5.File, o dataBHOptions, attrs map[string]any) error {
-	n, nx, ny := f.Shape()
-	if n != o.n || nx != o.res || ny != o.res {
-		return fmt.Errorf("data blackhole: %s holds (%d, %d, %d) images, not (%d, %d, %d); use --overwrite or another --out",
-			o.out, n, nx, ny, o.n, o.res, o.res)
-	}
-	for _, k := range dataBHChecked {
-		have, err := f.Attr(k)
-		if err != nil {
-			return fmt.Errorf("data blackhole: %s was not written by 'enkg data blackhole': %w", o.out, err)
-		}
-		if have != attrs[k] {
-			return fmt.Errorf("data blackhole: %s was made with %s = %v, not %v; use --overwrite or another --out", o.out, k, have, attrs[k])
-		}
-	}
 	return nil
 }

@@ -28,9 +28,9 @@ type dataOutput struct {
 	attrs map[string]any
 	// mkdir creates the parent directory of a new file.
 	mkdir bool
-	// checkResume verifies that an existing file was made with the same
-	// settings; its error is returned as is.
-	checkResume func(f *h5.File) error
+	// checked lists the attributes that an existing file must have, equal to
+	// attrs, to be resumed.
+	checked []string
 	// workers is the requested number of goroutines (≤ 0: GOMAXPROCS).
 	workers int
 	// quiet hides the progress bar.
@@ -38,7 +38,7 @@ type dataOutput struct {
 }
 
 // dataOpen resumes d.out when it exists (and settings.Overwrite is off),
-// checking it with d.checkResume, or creates it with d.attrs, and returns
+// checking it with dataCheckResume, or creates it with d.attrs, and returns
 // the file, its pending members and the number of workers to use (at most
 // one per pending member). When nothing is pending it says so on stderr,
 // closes the file and returns a nil file.
@@ -47,7 +47,7 @@ func dataOpen(d dataOutput, stderr io.Writer) (f *h5.File, pending []int, worker
 		if f, err = h5.Resume(d.out, ""); err != nil {
 			return nil, nil, 0, fmt.Errorf("%s: resuming %s: %w (use --overwrite to start over)", d.cmd, d.out, err)
 		}
-		if err := d.checkResume(f); err != nil {
+		if err := dataCheckResume(f, d); err != nil {
 			f.Close()
 			return nil, nil, 0, err
 		}
@@ -89,6 +89,27 @@ func dataOpen(d dataOutput, stderr io.Writer) (f *h5.File, pending []int, worker
 		workers = runtime.GOMAXPROCS(0)
 	}
 	return f, pending, max(1, min(workers, len(pending))), nil
+}
+
+// dataCheckResume verifies that an existing file was made with the same settings: its shape
+// and the attributes d.checked.
+func dataCheckResume(f *h5.File, d dataOutput) error {
+	n, nx, ny := f.Shape()
+	if n != d.n || nx != d.res || ny != d.res {
+		return fmt.Errorf("%s: %s holds (%d, %d, %d) %s, not (%d, %d, %d); use --overwrite or another --out",
+			d.cmd, d.out, n, nx, ny, d.noun, d.n, d.res, d.res)
+	}
+	for _, k := range d.checked {
+		have, err := f.Attr(k)
+		if err != nil {
+			return fmt.Errorf("%s: %s was not written by 'enkg %s': %w", d.cmd, d.out, d.cmd, err)
+		}
+		if have != d.attrs[k] {
+			return fmt.Errorf("%s: %s was made with %s = %v, not %v; use --overwrite or another --out",
+				d.cmd, d.out, k, have, d.attrs[k])
+		}
+	}
+	return nil
 }
 
 // dataGenerate computes the pending members of f (from dataOpen) with fn on workers
