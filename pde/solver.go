@@ -82,10 +82,11 @@ type Solver struct {
 
 	// Per-mode tables (length nx*nh) and per-row / per-column derivative factors.
 	gg     []float64 // G/Re
-	hgg    []float64 // ½·G/Re
 	inv    []float64 // 1/(1 + ½dt·G/Re) of the current step
 	invLap []float64 // 1/G, 1 at [0,0]
 	mask   []float64 // 2/3 dealiasing mask (0 or 1)
+	lo, hi []int     // per row: the mask keeps modes lo ≤ j < hi
+	frow   []bool    // per row: whether F[f] has a non-zero entry in the row
 	d1     []float64 // (2π/L1)·k1, Nyquist 0, length nx
 	d2     []float64 // (2π/L2)·k2, Nyquist 0, length nh (velocity)
 	e2     []float64 // the same for ∂/∂y of the nonlinear term (a separate table so that
@@ -160,7 +161,8 @@ func NewSolver(nx, ny int, s *Settings) (*Solver, error) {
 		nx: nx, ny: ny, nh: nh,
 		l1: set.L1, l2: set.L2, re: set.Re, dt: set.Dt, every: set.CheckEvery, progress: set.Progress,
 		plan: plan,
-		gg:   make([]float64, n), hgg: make([]float64, n), inv: make([]float64, n),
+		gg:   make([]float64, n), inv: make([]float64, n),
+		lo: make([]int, nx), hi: make([]int, nx), frow: make([]bool, nx),
 		invLap: make([]float64, n), mask: make([]float64, n), fh: make([]complex128, n),
 		d1: make([]float64, nx), d2: make([]float64, nh), e2: make([]float64, nh),
 		wh: make([]complex128, n), n1: make([]complex128, n),
@@ -182,6 +184,11 @@ func NewSolver(nx, ny int, s *Settings) (*Solver, error) {
 		}
 		xi = math.Sqrt(m)
 		plan.Forward(sv.fh, forcing)
+		for k, f := range sv.fh {
+			if f != 0 {
+				sv.frow[k/nh] = true
+			}
+		}
 	}
 	sv.mu = (1.0 / set.Re) * xi * math.Pow(set.L1/(2*math.Pi), 3.0/4.0) * math.Pow(set.L2/(2*math.Pi), 3.0/4.0)
 	return sv, nil
@@ -217,17 +224,20 @@ func (s *Solver) tables() {
 			g := g1*(k1*k1) + g2*(k2*k2)
 			k := i*nh + j
 			s.gg[k] = rinv * g
-			s.hgg[k] = 0.5 * s.gg[k]
 			if k == 0 {
 				s.invLap[k] = 1
 			} else {
 				s.invLap[k] = 1 / g
 			}
-			if k1*k1+k2*k2 <= cut && k != 0 {
-				s.mask[k] = 1
+			if k1*k1+k2*k2 <= cut {
+				s.hi[i] = j + 1 // k2² grows with j: the kept modes are a prefix
+				if k != 0 {
+					s.mask[k] = 1
+				}
 			}
 		}
 	}
+	s.lo[0] = 1 // the mean is masked too
 	for j := 0; j < nh; j++ {
 		if j == ny/2 {
 			s.d2[j] = 0
@@ -354,6 +364,10 @@ func (s *Solver) nonlinearFFTs() {
 // step advances s.wh by dt, assuming prepare (or the previous step) filled cw, cq, cv
 // (and cqf, cvf if adaptive). It leaves them ready for the next step and reports whether
 // the new ŵ is finite.
+//
+// The dealiasing mask of row i keeps the modes lo[i] ≤ j < hi[i] (a prefix of the row,
+// without the mean); masked modes are written as zeros, which is what the published
+// multiplication by the 0/1 mask gives up to the sign of zero.
 func (s *Solver) step(dt float64, adaptive bool) bool {
 	nh := s.nh
 	hdt := 0.5 * dt
@@ -365,23 +379,32 @@ func (s *Solver) step(dt float64, adaptive bool) bool {
 		wh := s.wh[row : row+nh]
 		n := len(wh)
 		n1, fh, inv := s.n1[row:row+n], s.fh[row:row+n], s.inv[row:row+n]
-		hgg, gg, mask, il := s.hgg[row:row+n], s.gg[row:row+n], s.mask[row:row+n], s.invLap[row:row+n]
+		gg, il := s.gg[row:row+n], s.invLap[row:row+n]
 		cw, cq, cv := s.cw[row:row+n], s.cq[row:row+n], s.cv[row:row+n]
 		d2, e2 := s.d2[:n], s.e2[:n]
+		lo, hi, forced := s.lo[i], s.hi[i], s.frow[i]
 		for j, w := range wh {
 			// N1 = −i·(d1·F[u_x w] + e2·F[u_y w]) + F[f]
 			p, q := cq[j], cv[j]
 			b := e2[j]
 			sr := d1*real(p) + b*real(q)
 			si := d1*imag(p) + b*imag(q)
-			nr, ni := si+real(fh[j]), -sr+imag(fh[j])
+			nr, ni := si, -sr
+			if forced {
+				nr += real(fh[j])
+				ni += imag(fh[j])
+			}
 			n1[j] = complex(nr, ni)
-			hg := hgg[j]
-			iv := 1 / (1.0 + hdt*gg[j])
+			g := gg[j]
+			hg := 0.5 * g
+			iv := 1 / (1.0 + hdt*g)
 			inv[j] = iv
-			tr := (real(w) + dt*(nr-hg*real(w))) * iv
-			ti := (imag(w) + dt*(ni-hg*imag(w))) * iv
-			dr, di := tr*mask[j], ti*mask[j]
+			if j < lo || j >= hi {
+				cw[j], cq[j], cv[j] = 0, 0, 0
+				continue
+			}
+			dr := (real(w) + dt*(nr-hg*real(w))) * iv
+			di := (imag(w) + dt*(ni-hg*imag(w))) * iv
 			cw[j] = complex(dr, di)
 			pr, pi := il[j]*dr, il[j]*di
 			a := d2[j]
@@ -398,24 +421,32 @@ func (s *Solver) step(dt float64, adaptive bool) bool {
 		wh := s.wh[row : row+nh]
 		n := len(wh)
 		n1, fh, inv := s.n1[row:row+n], s.fh[row:row+n], s.inv[row:row+n]
-		hgg, mask, il := s.hgg[row:row+n], s.mask[row:row+n], s.invLap[row:row+n]
+		gg, il := s.gg[row:row+n], s.invLap[row:row+n]
 		cw, cq, cv := s.cw[row:row+n], s.cq[row:row+n], s.cv[row:row+n]
 		d2, e2 := s.d2[:n], s.e2[:n]
+		lo, hi, forced := s.lo[i], s.hi[i], s.frow[i]
 		for j, w := range wh {
 			p, q := cq[j], cv[j]
 			b := e2[j]
 			sr := d1*real(p) + b*real(q)
 			si := d1*imag(p) + b*imag(q)
-			nr, ni := si+real(fh[j]), -sr+imag(fh[j])
+			nr, ni := si, -sr
+			if forced {
+				nr += real(fh[j])
+				ni += imag(fh[j])
+			}
 			m1 := n1[j]
-			hg, iv := hgg[j], inv[j]
+			hg, iv := 0.5*gg[j], inv[j]
 			wr := (real(w) + dt*(0.5*(real(m1)+nr)-hg*real(w))) * iv
 			wi := (imag(w) + dt*(0.5*(imag(m1)+ni)-hg*imag(w))) * iv
 			wh[j] = complex(wr, wi)
 			sum += wr + wi
-			dr, di := wr*mask[j], wi*mask[j]
-			cw[j] = complex(dr, di)
-			pr, pi := il[j]*dr, il[j]*di
+			if j < lo || j >= hi {
+				cw[j], cq[j], cv[j] = 0, 0, 0
+				continue
+			}
+			cw[j] = complex(wr, wi)
+			pr, pi := il[j]*wr, il[j]*wi
 			a := d2[j]
 			cq[j] = complex(-a*pi, a*pr)
 			cv[j] = complex(d1*pi, -d1*pr)

@@ -353,3 +353,21 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per solve of %d steps, want 0", allocs, s.Stats().Steps)
 	}
 }
+
+// TestMaskRanges: the per-row ranges used by the time step describe the 2/3 mask exactly.
+func TestMaskRanges(t *testing.T) {
+	for _, g := range [][2]int{{128, 128}, {64, 16}, {16, 64}, {6, 4}, {48, 24}} {
+		s, err := NewSolver(g[0], g[1], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < s.nx; i++ {
+			for j := 0; j < s.nh; j++ {
+				in := j >= s.lo[i] && j < s.hi[i]
+				if in != (s.mask[i*s.nh+j] == 1) {
+					t.Fatalf("%v: row %d col %d: range says %v, mask %v", g, i, j, in, s.mask[i*s.nh+j])
+				}
+			}
+		}
+	}
+}
