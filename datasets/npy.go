@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"github.com/enkg-go/enkg/internal/atomicfile"
 )
 
 // Array is an N-D array read from or written to a .npy file, in C (row-major) order.
@@ -752,24 +754,11 @@ func SaveArray(path string, a *Array) error {
 	return createWith(path, func(w io.Writer) error { return WriteArray(w, a) })
 }
 
-// createWith creates path, writes it through a buffer with fn and closes it, wrapping
-// errors with the path. A file that fails half-way is removed.
+// createWith writes path atomically with fn (internal/atomicfile): the data goes to a
+// temporary file beside path, which is synced and renamed into place only when fn succeeds,
+// so a failure, a kill or a full disk never leaves a truncated file at path, and an
+// existing file there is replaced whole or not at all. Directories and special files are
+// refused as path. Errors name the path.
 func createWith(path string, fn func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 1<<16)
-	err = fn(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, fn)
 }

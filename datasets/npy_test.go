@@ -179,6 +179,42 @@ func TestNPYWriteErrors(t *testing.T) {
 	}
 }
 
+// TestSaveKeepsExistingOnFailure: issue 15 — a failed save used to truncate and then delete
+// a good earlier file; directories and devices as outputs must be refused untouched.
+func TestSaveKeepsExistingOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "good.npy")
+	if err := SaveNPY(p, []int{2}, []float64{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(p)
+	if err := SaveNPY(p, []int{3}, []float64{1}); err == nil {
+		t.Fatal("shape mismatch accepted")
+	}
+	after, err := os.ReadFile(p)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("failed SaveNPY changed the existing file (err %v)", err)
+	}
+	if err := SaveNPZ(p, map[string]*Array{"a": {Shape: []int{3}, Data: []float64{1}}}); err == nil {
+		t.Fatal("bad npz accepted")
+	}
+	if after, _ := os.ReadFile(p); !bytes.Equal(before, after) {
+		t.Fatal("failed SaveNPZ changed the existing file")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("temporary files left behind: %v", ents)
+	}
+	if err := SaveNPY(dir, []int{1}, []float64{1}); err == nil {
+		t.Fatal("a directory accepted as output")
+	}
+	if err := SaveNPY(os.DevNull, []int{1}, []float64{1}); err == nil {
+		t.Fatal("a device accepted as output")
+	}
+	if st, err := os.Stat(os.DevNull); err != nil || st.Mode()&os.ModeDevice == 0 {
+		t.Fatalf("%s was replaced: %v %v", os.DevNull, st, err)
+	}
+}
+
 func TestNPYFortranOrder(t *testing.T) {
 	// numpy.asfortranarray(np.arange(6.).reshape(2,3)) stores 0 3 1 4 2 5.
 	var buf bytes.Buffer
