@@ -73,6 +73,10 @@ func Attr[T AttrValue](fl *File, name string) (T, error) {
 func (fl *File) SetAttr(name string, v any) error {
 	lock()
 	defer unlock()
+	return fl.setAttrLocked(name, v)
+}
+
+func (fl *File) setAttrLocked(name string, v any) error {
 	if fl.ds == nil || !fl.writable {
 		return fmt.Errorf("h5: %s: set attribute %q: file closed or read-only", fl.path, name)
 	}

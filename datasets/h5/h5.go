@@ -53,11 +53,17 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"math"
 	"os"
+	"slices"
+	"strings"
 	"unsafe"
 
 	"gonum.org/v1/hdf5"
+
+	"github.com/enkg-go/enkg/internal/atomicfile"
 )
 
 // DefaultName is the name of the fields dataset when Settings.Name is empty.
@@ -79,8 +85,12 @@ type Settings struct {
 	// Checksum adds HDF5's Fletcher-32 filter: every chunk carries a checksum, so a
 	// corrupted member is reported by ReadMember instead of returning wrong numbers.
 	Checksum bool
-	// Overwrite replaces an existing file; by default Create refuses to.
+	// Overwrite replaces an existing file; by default Create refuses to. A file another
+	// process has open is never replaced (ErrLocked).
 	Overwrite bool
+	// Attrs are attributes of the fields dataset, written (as by SetAttr) before the new
+	// file appears at its path.
+	Attrs map[string]any
 }
 
 // File is an open fields dataset.
@@ -93,8 +103,24 @@ type File struct {
 	writable   bool
 }
 
+// testBeforeCommit, when set (tests), runs after a new file is built and before it is put at
+// its path.
+var testBeforeCommit func()
+
+// ErrLocked reports a file that another process (or another open File) holds open: libhdf5
+// locks a file it writes (flock(2), exclusive) and one it reads (shared).
+var ErrLocked = errors.New("HDF5 file is in use by another process (locked)")
+
 // Create creates a new file at path holding an (n, nx, ny) fields dataset with no member
-// written yet (n may be 0 for a dataset grown with Append).
+// written yet (n may be 0 for a dataset grown with Append), with the attributes s.Attrs.
+//
+// The file is built under a temporary name in the same directory and appears at path only
+// complete (dataset, done mask and attributes written and synced to disk). Without
+// s.Overwrite it must not exist: if another process creates path meanwhile, Create fails
+// with an error wrapping fs.ErrExist and leaves that file alone. With s.Overwrite an
+// existing file is replaced, unless another process has it open (ErrLocked: libhdf5's lock
+// is checked, and held while the file is replaced). Nothing at path is truncated or deleted
+// on any error, and directories and special files are refused as path.
 func Create(path string, n, nx, ny int, s *Settings) (*File, error) {
 	if s == nil {
 		s = &Settings{}
@@ -110,20 +136,42 @@ func Create(path string, n, nx, ny int, s *Settings) (*File, error) {
 		return nil, fmt.Errorf("h5: create %s: deflate level %d not in 0..9", path, s.Deflate)
 	}
 	if !s.Overwrite {
-		if _, err := os.Stat(path); err == nil {
-			return nil, fmt.Errorf("h5: create %s: file exists (use Resume to continue it, or Settings.Overwrite)", path)
+		if _, err := os.Lstat(path); err == nil {
+			return nil, fmt.Errorf("h5: create %s: file exists (use Resume to continue it, or Settings.Overwrite): %w", path, fs.ErrExist)
 		}
+	} else if atomicfile.Locked(path) {
+		return nil, fmt.Errorf("h5: create %s: not replacing it: %w", path, ErrLocked)
 	}
+	tmp, err := atomicfile.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("h5: create: %w", err)
+	}
+	defer tmp.Abort()
 	lock()
 	defer unlock()
-	f, err := hdf5.CreateFile(path, hdf5.F_ACC_TRUNC)
+	// The temporary file is ours: truncating it destroys nothing.
+	f, err := hdf5.CreateFile(tmp.TempName(), hdf5.F_ACC_TRUNC)
 	if err != nil {
 		return nil, fmt.Errorf("h5: create %s: %w", path, errHDF5("creating file"))
 	}
 	fl := &File{path: path, name: name, f: f, n: n, nx: nx, ny: ny, rank: 3, writable: true}
 	if err := fl.create(s); err != nil {
 		fl.closeLocked()
-		os.Remove(path)
+		return nil, fmt.Errorf("h5: create %s: %w", path, err)
+	}
+	if testBeforeCommit != nil {
+		testBeforeCommit()
+	}
+	if s.Overwrite {
+		err = tmp.CommitUnlocked()
+	} else {
+		err = tmp.CommitNew()
+	}
+	if err != nil {
+		fl.closeLocked()
+		if errors.Is(err, atomicfile.ErrLocked) {
+			err = fmt.Errorf("not replacing it: %w", ErrLocked)
+		}
 		return nil, fmt.Errorf("h5: create %s: %w", path, err)
 	}
 	return fl, nil
@@ -183,6 +231,11 @@ func (fl *File) create(s *Settings) error {
 	if fl.done, err = fl.f.CreateDatasetWith(fl.name+"_done", hdf5.T_NATIVE_UINT8, dspace, dp); err != nil {
 		return errHDF5("dataset " + fl.name + "_done")
 	}
+	for _, k := range slices.Sorted(maps.Keys(s.Attrs)) {
+		if err := fl.setAttrLocked(k, s.Attrs[k]); err != nil {
+			return err
+		}
+	}
 	return fl.flushLocked()
 }
 
@@ -232,7 +285,11 @@ func open(path, name string, write bool) (*File, error) {
 	}
 	f, err := hdf5.OpenFile(path, mode)
 	if err != nil {
-		return nil, fmt.Errorf("h5: %s: %w (%w)", path, errHDF5("opening file"), ErrFormat)
+		msg := lastError()
+		if strings.Contains(msg, "lock") || atomicfile.Locked(path) {
+			return nil, fmt.Errorf("h5: %s: %w: another process (an 'enkg data' run, h5py, …) has it open; wait for it to finish", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("h5: %s: opening file: %s (%w)", path, msg, ErrFormat)
 	}
 	fl := &File{path: path, name: name, f: f, writable: write}
 	if err := fl.open(); err != nil {

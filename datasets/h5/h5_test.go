@@ -1,11 +1,14 @@
 package h5
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -389,7 +392,7 @@ func TestErrors(t *testing.T) {
 	if _, err := Create(filepath.Join(dir, "x.h5"), 1, 0, 2, nil); err == nil || !strings.Contains(err.Error(), "impossible shape") {
 		t.Errorf("bad shape: %v", err)
 	}
-	if _, err := Create(filepath.Join(dir, "nodir", "x.h5"), 1, 2, 2, nil); err == nil || !strings.Contains(err.Error(), "creating file") {
+	if _, err := Create(filepath.Join(dir, "nodir", "x.h5"), 1, 2, 2, nil); err == nil || !strings.Contains(err.Error(), "nodir") {
 		t.Errorf("bad dir: %v", err)
 	}
 
@@ -670,4 +673,151 @@ func BenchmarkMember(b *testing.B) {
 			}
 		}
 	})
+}
+
+// holdEnv makes the test binary, run as a child by holdOpen, keep a file open for writing
+// (Resume) until its stdin closes: another process writing the file.
+const holdEnv = "ENKG_H5_TEST_HOLD"
+
+func TestMain(m *testing.M) {
+	if p := os.Getenv(holdEnv); p != "" {
+		f, err := Resume(p, "")
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("ready")
+		io.Copy(io.Discard, os.Stdin)
+		f.Close()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// holdOpen starts a child process that holds path open for writing, and returns a function
+// that ends it.
+func holdOpen(t *testing.T, path string) func() {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), holdEnv+"="+path)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "ready\n" {
+		in.Close()
+		cmd.Wait()
+		t.Fatalf("holder: %q", line)
+	}
+	return func() {
+		in.Close()
+		cmd.Wait()
+	}
+}
+
+// TestOverwriteSparesFileInUse: issue 15 — Create with Overwrite truncated a file another
+// process was writing (before libhdf5's lock check could fail), and opening a locked file
+// was reported as a bad dataset.
+func TestOverwriteSparesFileInUse(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "busy.h5")
+	f, err := Create(p, 2, 4, 4, &Settings{Attrs: map[string]any{"seed": int64(3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteMember(0, member(0, 4, 4)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	release := holdOpen(t, p)
+	defer release()
+	before, _ := os.ReadFile(p) // as the holder has it (opening for writing marks the superblock)
+	if _, err := Create(p, 5, 8, 8, &Settings{Overwrite: true}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("overwrite of a file in use: err = %v, want ErrLocked", err)
+	}
+	if after, _ := os.ReadFile(p); !bytes.Equal(before, after) {
+		t.Fatal("overwrite changed a file another process holds")
+	}
+	for _, open := range []func(string, string) (*File, error){Resume, Open} {
+		_, err := open(p, "")
+		if !errors.Is(err, ErrLocked) || errors.Is(err, ErrFormat) {
+			t.Fatalf("opening a file in use: err = %v, want ErrLocked and not ErrFormat", err)
+		}
+		if strings.Contains(err.Error(), ErrFormat.Error()) {
+			t.Fatalf("message calls a locked file bad: %v", err)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(p)); len(ents) != 1 {
+		t.Fatalf("temporary files left: %v", ents)
+	}
+	release()
+	f, err = Create(p, 1, 8, 8, &Settings{Overwrite: true})
+	if err != nil {
+		t.Fatalf("overwrite after release: %v", err)
+	}
+	if n, nx, _ := f.Shape(); n != 1 || nx != 8 {
+		t.Fatalf("shape %d %d", n, nx)
+	}
+	f.Close()
+}
+
+// TestCreateFirstWriterRace: issue 15 — two first-time writers both passed the existence
+// check and the second truncated the first's file. Now the loser fails with fs.ErrExist and
+// the winner's file is untouched.
+func TestCreateFirstWriterRace(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "race.h5")
+	testBeforeCommit = func() {
+		if err := os.WriteFile(p, []byte("the other writer's file"), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { testBeforeCommit = nil }()
+	if _, err := Create(p, 1, 4, 4, nil); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("err = %v, want fs.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "the other writer's file" {
+		t.Fatalf("the first writer's file was changed: %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("temporary files left: %v", ents)
+	}
+}
+
+// TestCreateRefusesSpecialPaths: a directory or a device is never an output.
+func TestCreateRefusesSpecialPaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{dir, os.DevNull} {
+		if _, err := Create(p, 1, 4, 4, &Settings{Overwrite: true}); err == nil {
+			t.Errorf("Create(%s) accepted", p)
+		}
+	}
+	if st, err := os.Stat(os.DevNull); err != nil || st.Mode()&os.ModeDevice == 0 {
+		t.Fatalf("%s replaced", os.DevNull)
+	}
+}
+
+// TestCreateAttrs: Settings.Attrs are in the file when it appears.
+func TestCreateAttrs(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.h5")
+	f, err := Create(p, 1, 4, 4, &Settings{Attrs: map[string]any{"re": 200.0, "who": "me"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	g, err := Open(p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if v, err := Attr[float64](g, "re"); err != nil || v != 200 {
+		t.Fatalf("re = %v, %v", v, err)
+	}
 }
