@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/internal/parallel"
 	"github.com/enkg-go/enkg/rng"
 )
@@ -70,10 +71,30 @@ type GRF struct {
 	workers  []*GRF // per-worker scratch of SampleBatch, created on first use
 }
 
-// NewGRF returns a sampler for nx×ny fields (any positive sizes).
+// GRFMemory returns the bytes a GRF for nx×ny fields allocates (√λ, scratch and FFT plan;
+// SampleBatch adds GRFWorkerMemory per worker beyond the first).
+func GRFMemory(nx, ny int) float64 {
+	return float64(nx) * float64(ny) * (8 + 16 + 16 + 2*16)
+}
+
+// GRFWorkerMemory returns the bytes of one extra SampleBatch worker's scratch for nx×ny fields.
+func GRFWorkerMemory(nx, ny int) float64 {
+	return float64(nx) * float64(ny) * (16 + 16 + 2*16)
+}
+
+// NewGRF returns a sampler for nx×ny fields. Both sizes must be positive and the grid must
+// keep a Fourier mode: with at most 3 points along each axis (or 1×4, 1×5) every
+// field would be zero, which is an error. The memory it needs (GRFMemory) is checked against the limit of
+// internal/memlimit before anything is allocated.
 func NewGRF(nx, ny int, s GRFSettings) (*GRF, error) {
 	if nx <= 0 || ny <= 0 {
 		return nil, fmt.Errorf("spectral: GRF needs positive sizes, got %d×%d", nx, ny)
+	}
+	if !grfKeepsMode(nx, ny) {
+		return nil, fmt.Errorf("spectral: a GRF on a %d×%d grid keeps no Fourier mode (every field would be zero); use at least 4 points along an axis", nx, ny)
+	}
+	if err := memlimit.Check(fmt.Sprintf("spectral: a GRF of %d×%d", nx, ny), GRFMemory(nx, ny)); err != nil {
+		return nil, err
 	}
 	s = s.withDefaults()
 	for _, p := range []struct {
@@ -108,6 +129,18 @@ func NewGRF(nx, ny int, s GRFSettings) (*GRF, error) {
 		}
 	}
 	return g, nil
+}
+
+// grfKeepsMode reports whether some √λ[k1,k2] is kept (not masked) on an nx×ny grid. The
+// wavenumbers of grfFreq(n) are the integers of [h−n, h−1], h = ⌊n/2⌋; a mode is kept when
+// k1 + k2 > 0, or k1 + k2 = 0 and k1 > 0.
+func grfKeepsMode(nx, ny int) bool {
+	h1, h2 := nx/2, ny/2
+	if (h1-1)+(h2-1) > 0 {
+		return true
+	}
+	// k1 > 0 with −k1 a wavenumber of axis 1: k1 ∈ [1, h1−1] ∩ [1−h2, ny−h2].
+	return max(1, 1-h2) <= min(h1-1, ny-h2)
 }
 
 // grfFreq is torch.cat((arange(0, n//2), arange(-n//2, 0))) with Python's floor division.

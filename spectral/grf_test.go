@@ -2,9 +2,12 @@ package spectral
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
+	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/rng"
 )
 
@@ -103,6 +106,46 @@ func TestGRFBadSettings(t *testing.T) {
 	}
 	if _, err := NewGRF(0, 8, GRFSettings{}); err == nil {
 		t.Error("NewGRF size 0: want error")
+	}
+}
+
+// TestGRFTinyGrids: issue 15 — grids of 1…3 points per axis kept no mode and sampled
+// all-zero fields silently. Now they are an error, and every accepted grid has a mode.
+func TestGRFTinyGrids(t *testing.T) {
+	zero := map[[2]int]bool{{1, 4}: true, {1, 5}: true}
+	for nx := 1; nx <= 9; nx++ {
+		for ny := 1; ny <= 9; ny++ {
+			g, err := NewGRF(nx, ny, DefaultGRFSettings())
+			if max(nx, ny) < 4 || zero[[2]int{nx, ny}] {
+				if err == nil || !strings.Contains(err.Error(), "every field would be zero") {
+					t.Errorf("%d×%d: err = %v, want the all-zero error", nx, ny, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%d×%d: %v", nx, ny, err)
+			}
+			nonzero := false
+			for _, v := range g.SqrtEig() {
+				nonzero = nonzero || v != 0
+			}
+			if !nonzero {
+				t.Errorf("%d×%d accepted but keeps no mode", nx, ny)
+			}
+		}
+	}
+}
+
+// TestGRFMemoryLimit: issue 15 — a huge grid ran out of memory; now the estimate is checked
+// first.
+func TestGRFMemoryLimit(t *testing.T) {
+	t.Setenv(memlimit.Env, "64M")
+	_, err := NewGRF(100000, 100000, GRFSettings{})
+	if !errors.Is(err, memlimit.ErrTooLarge) || !strings.Contains(err.Error(), "100000×100000") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := NewGRF(64, 64, GRFSettings{}); err != nil {
+		t.Fatal(err)
 	}
 }
 
