@@ -61,6 +61,7 @@ type workspace struct {
 	threads int
 	src     bSource // the B operand of the current GEMM (kept here so it does not escape)
 	hook    Hook
+	tp      *tape // reverse mode (grad.go), made on first use
 }
 
 func (n *Network) newWorkspace(threads int) *workspace {

@@ -11,6 +11,7 @@ type tensor struct {
 	shape  []int
 	data   []float32
 	buffer bool // a registered buffer (resample_filter, freqs), not a learnable parameter
+	off    int  // offset in the flat parameter vector (trainable networks)
 }
 
 func (t *tensor) size() int {
@@ -150,6 +151,7 @@ type conv2d struct {
 	filt      *tensor // [1,1,kf,kf], from the state_dict
 	fused     bool    // fused_resample=True (SongUNet's aux_residual: down only)
 	ap        []float32
+	apT       []float32 // packed transposed weights for the backward pass (packT), built on first use
 }
 
 func newConv(r *registry, name string, cin, cout, k int, bias, up, down bool, filter []int) *conv2d {
@@ -166,12 +168,14 @@ func newConv(r *registry, name string, cin, cout, k int, bias, up, down bool, fi
 	return c
 }
 
-// prepare packs the weights for the GEMM and drops the unpacked copy (the packed one is
-// the only copy kept, so the weights are held once).
-func (c *conv2d) prepare() {
+// prepare packs the weights for the GEMM and, unless keep (a trainable network), drops
+// the unpacked copy (the packed one is then the only copy kept, so the weights are held once).
+func (c *conv2d) prepare(keep bool) {
 	if c.w != nil {
 		c.ap = packA(c.w.data, c.cout, c.cin*c.k*c.k)
-		c.w.data = nil
+		if !keep {
+			c.w.data = nil
+		}
 	}
 }
 

@@ -34,6 +34,7 @@ type Model struct {
 
 	mu   sync.Mutex
 	pool map[int][]*workspace // by thread count
+	gimg [][]float32          // per-image parameter gradients of LossGrad (trainable models)
 }
 
 var _ diffusion.Denoiser = (*Model)(nil)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 )
 
 // block is EDM's UNetBlock (see the package documentation for its equations).
@@ -112,6 +113,10 @@ type Network struct {
 	// buffer plan (floats per image)
 	maxAct int   // largest activation (channels × pixels) anywhere
 	encSz  []int // output buffer of each encoder module (0: works in place)
+	// training (params.go, grad.go)
+	flat      []float32 // the learnable parameters, aliased by the tensors (trainable only)
+	trainable bool
+	tOnce     sync.Once // builds the transposed conv weights for the backward pass
 }
 
 // NewNetwork builds the network described by spec (validated) without weights; the

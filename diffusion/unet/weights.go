@@ -116,24 +116,5 @@ func sameShape(a, b []int) bool {
 // prepare packs the convolution weights for the GEMM.
 func (n *Network) prepare() {
 	n.mapNoise.prepare()
-	for _, ms := range [][]module{n.enc, n.dec} {
-		for _, m := range ms {
-			if m.conv != nil {
-				m.conv.prepare()
-				continue
-			}
-			if m.block == nil {
-				continue
-			}
-			b := m.block
-			for _, c := range []*conv2d{b.conv0, b.conv1, b.skip, b.qkv, b.proj} {
-				if c != nil {
-					c.prepare()
-				}
-			}
-		}
-	}
-	if n.outConv != nil {
-		n.outConv.prepare()
-	}
+	n.eachConv(func(c *conv2d) { c.prepare(n.trainable) })
 }
