@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/internal/parallel"
 )
 
@@ -24,9 +25,18 @@ type Ensemble struct {
 }
 
 // NewEnsemble returns an ensemble solver for nx×ny fields with settings s (nil for
-// DefaultSettings()) on workers goroutines (GOMAXPROCS if workers ≤ 0).
+// DefaultSettings()) on workers goroutines (GOMAXPROCS if workers ≤ 0). The memory of the
+// workers' solvers (SolverMemory each) is checked against internal/memlimit first.
 func NewEnsemble(nx, ny int, s *Settings, workers int) (*Ensemble, error) {
 	workers = parallel.Workers(workers)
+	if err := checkGrid(nx, ny); err != nil {
+		return nil, err
+	}
+	adaptive := s == nil || s.Dt == 0
+	if err := memlimit.Check(fmt.Sprintf("pde: %d Navier–Stokes solver(s) of %d×%d (one per worker)", workers, nx, ny),
+		float64(workers)*SolverMemory(nx, ny, adaptive)); err != nil {
+		return nil, err
+	}
 	e := &Ensemble{nx: nx, ny: ny, solvers: make([]*Solver, workers)}
 	for w := range e.solvers {
 		sv, err := NewSolver(nx, ny, s)

@@ -6,11 +6,31 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/spectral"
 )
 
 // MaxSize is the largest supported grid size along either axis.
 const MaxSize = 1 << 13
+
+// DefaultMaxSteps is the default of Settings.MaxSteps: 10⁷ steps, some 1000 times what the
+// published settings take (64² to T = 5 at Re = 200: about 10⁴ adaptive steps).
+const DefaultMaxSteps = 10_000_000
+
+// SolverMemory returns the bytes a Solver for nx×ny fields allocates up front: spectra and
+// workspaces (with the two extra spectra of the adaptive step when adaptive), the forcing
+// and the FFT plan. An Ensemble needs it once per worker.
+func SolverMemory(nx, ny int, adaptive bool) float64 {
+	n := float64(nx) * float64(ny/2+1) // half spectrum
+	g := float64(nx) * float64(ny)
+	spectra := 6.0 // fh, wh, n1, cw, cq, cv
+	if adaptive {
+		spectra += 2 // cqf, cvf
+	}
+	// Spectra, per-mode tables, rw/rq/rv and the forcing, the plan's buffers; 5 % and
+	// 64 KiB for the twiddle factors and per-row tables.
+	return 1.05*(16*spectra*n+8*4*n+8*4*g+16*3*n) + 64<<10
+}
 
 // ErrBlowUp reports a solve whose vorticity became non-finite (NaN or ±Inf), or whose
 // adaptive step underflowed.
@@ -41,6 +61,14 @@ type Settings struct {
 	// Dt is a fixed time step if positive. Zero selects the adaptive step
 	// dt = min(0.5h/max|u|, 0.5h²/μ) of the published solver (see the package doc).
 	Dt float64
+
+	// MaxSteps caps the number of time steps of one solve; zero means DefaultMaxSteps.
+	// A solve whose step count would pass it (steps taken plus the steps the remaining
+	// time needs at the current dt) stops with an error wrapping ErrBlowUp that names the
+	// time, the step and dt: an adaptive step that collapses (an extreme forcing, a
+	// blow-up in progress) then fails fast instead of running for ever. Every step size is
+	// kept (Stats.Dts), so the cap also bounds that memory (8 bytes a step).
+	MaxSteps int
 
 	// CheckEvery is the number of steps between two checks of the context passed to
 	// Solve (and between two calls of Progress). Zero means 8.
@@ -75,6 +103,7 @@ type Solver struct {
 	l1, l2, re float64
 	dt         float64 // fixed step, 0 for adaptive
 	every      int
+	maxSteps   int
 	progress   func(float64)
 	h, mu      float64
 
@@ -128,6 +157,15 @@ func NewSolver(nx, ny int, s *Settings) (*Solver, error) {
 	if !(set.Dt >= 0) || math.IsInf(set.Dt, 0) {
 		return nil, fmt.Errorf("pde: time step Dt = %v must be ≥ 0 and finite (0: adaptive): %w", set.Dt, ErrInput)
 	}
+	if set.MaxSteps < 0 {
+		return nil, fmt.Errorf("pde: MaxSteps = %d must be ≥ 0 (0: %d): %w", set.MaxSteps, DefaultMaxSteps, ErrInput)
+	}
+	if set.MaxSteps == 0 {
+		set.MaxSteps = DefaultMaxSteps
+	}
+	if err := memlimit.Check(fmt.Sprintf("pde: a Navier–Stokes solver of %d×%d", nx, ny), SolverMemory(nx, ny, set.Dt == 0)); err != nil {
+		return nil, err
+	}
 	if set.CheckEvery < 0 {
 		return nil, fmt.Errorf("pde: CheckEvery = %d must be ≥ 0: %w", set.CheckEvery, ErrInput)
 	}
@@ -159,7 +197,7 @@ func NewSolver(nx, ny int, s *Settings) (*Solver, error) {
 	n := nx * nh
 	sv := &Solver{
 		nx: nx, ny: ny, nh: nh,
-		l1: set.L1, l2: set.L2, re: set.Re, dt: set.Dt, every: set.CheckEvery, progress: set.Progress,
+		l1: set.L1, l2: set.L2, re: set.Re, dt: set.Dt, every: set.CheckEvery, progress: set.Progress, maxSteps: set.MaxSteps,
 		plan: plan,
 		gg:   make([]float64, n), inv: make([]float64, n),
 		lo: make([]int, nx), hi: make([]int, nx), frow: make([]bool, nx),
@@ -292,6 +330,14 @@ func (s *Solver) Solve(ctx context.Context, dst, w0 []float64, T float64) error 
 		}
 		if !(cur > 0) || t+cur == t {
 			return fmt.Errorf("pde: time step %g at t = %g after %d steps (max|u| = %g): %w", cur, t, s.steps, s.maxSpeed(), ErrBlowUp)
+		}
+		if left := (T - t) / cur; float64(s.steps)+left > float64(s.maxSteps) {
+			speed := ""
+			if adaptive {
+				speed = fmt.Sprintf(", max|u| = %g", s.maxSpeed())
+			}
+			return fmt.Errorf("pde: time step dt = %g at t = %g (step %d%s) needs about %.3g more steps to reach T = %g, past the cap of %d steps (Settings.MaxSteps): %w",
+				cur, t, s.steps, speed, math.Ceil(left), T, s.maxSteps, ErrBlowUp)
 		}
 		finite := s.step(cur, adaptive)
 		t += cur

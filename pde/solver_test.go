@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/enkg-go/enkg/internal/memlimit"
 )
 
 // taylorGreen returns w = Σ a_m cos(k·x) for a set of modes sharing one |k|², an exact
@@ -369,5 +372,75 @@ func TestMaskRanges(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestStepCap: issue 15 — with an extreme forcing the adaptive step collapsed and Solve ran
+// for ever, keeping every dt. Now the step count is capped (Settings.MaxSteps) and the
+// error names the time, the step and dt.
+func TestStepCap(t *testing.T) {
+	const n = 16
+	f := Kolmogorov(n, n, 0)
+	for i := range f {
+		f[i] *= 1e16
+	}
+	s, err := NewSolver(n, n, &Settings{Re: 200, Forcing: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := make([]float64, n*n)
+	err = s.Solve(context.Background(), w, make([]float64, n*n), 1)
+	if !errors.Is(err, ErrBlowUp) || !strings.Contains(err.Error(), "past the cap of 10000000 steps") ||
+		!strings.Contains(err.Error(), "at t = 0 ") || !strings.Contains(err.Error(), "dt = ") {
+		t.Fatalf("err = %v, want the step-cap error naming t and dt", err)
+	}
+	t.Log(err)
+	// A small cap stops a normal solve part-way, with its time.
+	s, _ = NewSolver(n, n, &Settings{Re: 200, MaxSteps: 10})
+	in := taylorGreen(n, n, 2*math.Pi, 2*math.Pi, [][3]float64{{3, 1, 2}})
+	err = s.Solve(context.Background(), w, in, 10)
+	if !errors.Is(err, ErrBlowUp) || !strings.Contains(err.Error(), "cap of 10 steps") {
+		t.Fatalf("err = %v", err)
+	}
+	if st := s.Stats(); st.Steps > 10 {
+		t.Fatalf("%d steps taken past a cap of 10", st.Steps)
+	}
+	// Fixed steps that cannot reach T within the cap fail before the first step.
+	s, _ = NewSolver(n, n, &Settings{Re: 200, Dt: 1e-9})
+	if err := s.Solve(context.Background(), w, in, 1); !errors.Is(err, ErrBlowUp) || s.Stats().Steps != 0 {
+		t.Fatalf("fixed dt 1e-9: err = %v after %d steps", err, s.Stats().Steps)
+	}
+	if _, err := NewSolver(n, n, &Settings{Re: 200, MaxSteps: -1}); !errors.Is(err, ErrInput) {
+		t.Fatalf("MaxSteps −1: err = %v", err)
+	}
+}
+
+// TestSolverMemory: the estimate covers what NewSolver allocates, and an ensemble past the
+// memory limit is refused before anything is allocated (issue 15).
+func TestSolverMemory(t *testing.T) {
+	for _, adaptive := range []bool{true, false} {
+		set := &Settings{Re: 200}
+		if !adaptive {
+			set.Dt = 1e-3
+		}
+		var a, b runtime.MemStats
+		runtime.ReadMemStats(&a)
+		s, err := NewSolver(256, 128, set)
+		runtime.ReadMemStats(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, est := float64(b.TotalAlloc-a.TotalAlloc), SolverMemory(256, 128, adaptive)
+		if got > est || got < 0.7*est {
+			t.Errorf("adaptive %v: allocated %.0f bytes, estimate %.0f", adaptive, got, est)
+		}
+		runtime.KeepAlive(s)
+	}
+	t.Setenv(memlimit.Env, "1M")
+	if _, err := NewEnsemble(64, 64, nil, 4); !errors.Is(err, memlimit.ErrTooLarge) || !strings.Contains(err.Error(), "4 Navier–Stokes solver(s) of 64×64") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := NewSolver(MaxSize, MaxSize, nil); !errors.Is(err, memlimit.ErrTooLarge) {
+		t.Fatalf("err = %v", err)
 	}
 }
