@@ -64,6 +64,7 @@ import (
 	"gonum.org/v1/hdf5"
 
 	"github.com/enkg-go/enkg/internal/atomicfile"
+	"github.com/enkg-go/enkg/internal/memlimit"
 )
 
 // DefaultName is the name of the fields dataset when Settings.Name is empty.
@@ -100,6 +101,7 @@ type File struct {
 	ds, done   *hdf5.Dataset
 	n, nx, ny  int
 	rank       int // of the fields dataset: 3, or 2 for a single field
+	dtype      string
 	writable   bool
 }
 
@@ -154,7 +156,10 @@ func Create(path string, n, nx, ny int, s *Settings) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("h5: create %s: %w", path, errHDF5("creating file"))
 	}
-	fl := &File{path: path, name: name, f: f, n: n, nx: nx, ny: ny, rank: 3, writable: true}
+	fl := &File{path: path, name: name, f: f, n: n, nx: nx, ny: ny, rank: 3, writable: true, dtype: "float64"}
+	if s.Float32 {
+		fl.dtype = "float32"
+	}
 	if err := fl.create(s); err != nil {
 		fl.closeLocked()
 		return nil, fmt.Errorf("h5: create %s: %w", path, err)
@@ -317,6 +322,10 @@ func (fl *File) open() error {
 	if cls != C.H5T_FLOAT && cls != C.H5T_INTEGER {
 		return fmt.Errorf("%s datatype, want float or integer: %w", typeClass(cls), ErrFormat)
 	}
+	fl.dtype = fmt.Sprintf("int%d", 8*int(size))
+	if cls == C.H5T_FLOAT {
+		fl.dtype = fmt.Sprintf("float%d", 8*int(size))
+	}
 	space := fl.ds.Space()
 	if space == nil {
 		return fmt.Errorf("%w (%w)", errHDF5("dataspace"), ErrFormat)
@@ -362,6 +371,11 @@ func (fl *File) open() error {
 	}
 	return nil
 }
+
+// Dtype returns the stored element type of the fields dataset: "float64", "float32" (as
+// Create writes them) or another "float<bits>" or "int<bits>" of a file from elsewhere.
+// Members are read as float64 whatever it is.
+func (fl *File) Dtype() string { return fl.dtype }
 
 // Path returns the file's path.
 func (fl *File) Path() string { return fl.path }
@@ -498,12 +512,17 @@ func (fl *File) Done(i int) (bool, error) {
 	return mask[i], nil
 }
 
-// DoneMask returns, for every member, whether it has been written. It reads N bytes.
+// DoneMask returns, for every member, whether it has been written. It reads N bytes (the
+// memory is checked against internal/memlimit first, with Pending's share: 10 bytes a
+// member).
 func (fl *File) DoneMask() ([]bool, error) {
 	lock()
 	defer unlock()
 	if fl.ds == nil {
 		return nil, fmt.Errorf("h5: %s: file is closed", fl.path)
+	}
+	if err := memlimit.Check(fmt.Sprintf("h5: %s: the done mask of %d members", fl.path, fl.n), 10*float64(fl.n)); err != nil {
+		return nil, err
 	}
 	mask := make([]bool, fl.n)
 	if fl.done == nil {

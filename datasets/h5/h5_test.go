@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/enkg-go/enkg/datasets"
+	"github.com/enkg-go/enkg/internal/memlimit"
 )
 
 // member returns the test field of member m: f[x, y] = 0.125x − 0.3y + m + 0.01·(xy),
@@ -819,5 +820,40 @@ func TestCreateAttrs(t *testing.T) {
 	defer g.Close()
 	if v, err := Attr[float64](g, "re"); err != nil || v != 200 {
 		t.Fatalf("re = %v, %v", v, err)
+	}
+}
+
+// TestDtypeAndHugeMask: Dtype reports the stored type (issue 15: --float32 on resume was not
+// checked), and a done mask too large for memory is an error, not a crash (issue 15: a stub
+// file of 10¹² members crashed data info).
+func TestDtypeAndHugeMask(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f32.h5")
+	f, err := Create(p, 1, 4, 4, &Settings{Float32: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Dtype() != "float32" {
+		t.Fatalf("Dtype = %q", f.Dtype())
+	}
+	f.Close()
+	g, err := Open(p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Dtype() != "float32" {
+		t.Fatalf("reopened Dtype = %q", g.Dtype())
+	}
+	g.Close()
+
+	big := filepath.Join(dir, "big.h5")
+	f, err = Create(big, 1_000_000_000_000, 4, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	t.Setenv(memlimit.Env, "1G")
+	if _, err := f.Pending(); !errors.Is(err, memlimit.ErrTooLarge) || !strings.Contains(err.Error(), "1000000000000 members") {
+		t.Fatalf("Pending of 10¹² members: err = %v", err)
 	}
 }
