@@ -12,6 +12,8 @@ import (
 
 	"github.com/enkg-go/enkg/datasets"
 	"github.com/enkg-go/enkg/datasets/h5"
+	"github.com/enkg-go/enkg/internal/atomicfile"
+	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/pde"
 	"github.com/enkg-go/enkg/rng"
 	"github.com/enkg-go/enkg/spectral"
@@ -118,7 +120,7 @@ Read it in Python with:  h5py.File("ns.h5")["fields"][i]`,
 	ef.StringVar(&ex.name, "name", h5.DefaultName, "dataset name")
 	ef.StringVar(&ex.out, "out", "", "output .npy file (required)")
 	ef.IntVar(&ex.first, "first", 0, "first member")
-	ef.IntVar(&ex.count, "count", -1, "number of members (-1: all from --first)")
+	ef.IntVar(&ex.count, "count", -1, "number of members, ≥ 1 (-1: all from --first)")
 	dataCmd.AddCommand(export)
 	rootCmd.AddCommand(dataCmd)
 }
@@ -158,17 +160,29 @@ func runDataExport(o dataExportOptions, stderr io.Writer) error {
 	if o.out == "" {
 		return errors.New("data export: --out is required")
 	}
+	if o.first < 0 {
+		return fmt.Errorf("data export: --first must be ≥ 0, got %d", o.first)
+	}
+	if o.count < -1 || o.count == 0 {
+		return fmt.Errorf("data export: --count must be ≥ 1, or -1 for every member from --first; got %d", o.count)
+	}
+	if err := atomicfile.CheckOutput(o.out, o.in); err != nil {
+		return fmt.Errorf("data export: --out: %w", err)
+	}
 	f, err := h5.Open(o.in, o.name)
 	if err != nil {
 		return fmt.Errorf("data export: %w", err)
 	}
 	defer f.Close()
 	n, nx, ny := f.Shape()
-	if o.count < 0 {
+	if o.count == -1 {
 		o.count = n - o.first
 	}
-	if o.first < 0 || o.count < 0 || o.first+o.count > n {
+	if o.first > n || o.count > n-o.first || o.count <= 0 {
 		return fmt.Errorf("data export: members [%d, %d) out of range: %s holds %d", o.first, o.first+o.count, o.in, n)
+	}
+	if err := memlimit.Check(fmt.Sprintf("data export: %d fields of %d×%d", o.count, nx, ny), 8*float64(o.count)*float64(nx)*float64(ny)); err != nil {
+		return err
 	}
 	mask, err := f.DoneMask()
 	if err != nil {
@@ -235,8 +249,8 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 		return errors.New("data ns: --out is required")
 	case o.n <= 0:
 		return fmt.Errorf("data ns: --n must be ≥ 1, got %d", o.n)
-	case o.res < 4 || o.res%2 != 0:
-		return fmt.Errorf("data ns: --res must be even and ≥ 4, got %d", o.res)
+	case o.res < 4 || o.res%2 != 0 || o.res > pde.MaxSize:
+		return fmt.Errorf("data ns: --res must be even, ≥ 4 and ≤ %d, got %d", pde.MaxSize, o.res)
 	case !(o.spinup >= 0) || math.IsInf(o.spinup, 0):
 		return fmt.Errorf("data ns: --spinup must be finite and ≥ 0, got %g", o.spinup)
 	case !(o.re > 0) || math.IsInf(o.re, 0):
@@ -245,6 +259,9 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 		return fmt.Errorf("data ns: --dt must be finite and ≥ 0, got %g", o.dt)
 	case o.seed > math.MaxInt64:
 		return fmt.Errorf("data ns: --seed must be < 2^63 (it is stored as an int64 attribute), got %d", o.seed)
+	}
+	if err := atomicfile.CheckOutput(o.out); err != nil {
+		return fmt.Errorf("data ns: --out: %w", err)
 	}
 	g, err := spectral.NewGRF(o.res, o.res, spectral.GRFSettings{Alpha: o.alpha, Tau: o.tau})
 	if err != nil {
@@ -265,6 +282,8 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 		checked:  dataNSChecked,
 		workers:  o.workers,
 		quiet:    o.quiet,
+		// A solver, a sampler, the initial field and the member buffer of Generate.
+		memPerWorker: pde.SolverMemory(o.res, o.res, o.dt == 0) + spectral.GRFMemory(o.res, o.res) + 16*float64(o.res)*float64(o.res),
 	}
 	f, pending, workers, err := dataOpen(out, stderr)
 	if f == nil {

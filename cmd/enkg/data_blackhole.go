@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/enkg-go/enkg/datasets/h5"
 	"github.com/enkg-go/enkg/interferometry"
+	"github.com/enkg-go/enkg/internal/atomicfile"
+	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/rng"
 )
 
@@ -134,6 +138,17 @@ func runDataBlackHole(ctx context.Context, o dataBHOptions, stderr io.Writer) er
 	if g.RadiusMin <= g.WidthMax {
 		return fmt.Errorf("data blackhole: --radius-min %g must exceed --width-max %g (a crescent's inner radius is R − width)", g.RadiusMin, g.WidthMax)
 	}
+	if _, err := os.Stat(filepath.Dir(o.out)); err == nil { // a missing directory is created later
+		if err := atomicfile.CheckOutput(o.out); err != nil {
+			return fmt.Errorf("data blackhole: --out: %w", err)
+		}
+	}
+	// The trial image below, and per worker the image, the blob, the blur's scratch and the
+	// member buffer of Generate.
+	px := float64(o.res) * float64(o.res)
+	if err := memlimit.Check(fmt.Sprintf("data blackhole: an image of %d×%d", o.res, o.res), 8*px); err != nil {
+		return err
+	}
 	grid, err := interferometry.NewGrid(o.res, o.fov)
 	if err != nil {
 		return fmt.Errorf("data blackhole: %w", err)
@@ -146,12 +161,13 @@ func runDataBlackHole(ctx context.Context, o dataBHOptions, stderr io.Writer) er
 
 	out := dataOutput{
 		cmd: "data blackhole", noun: "images", out: o.out, n: o.n, res: o.res,
-		settings: h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
-		attrs:    attrs,
-		mkdir:    true,
-		checked:  dataBHChecked,
-		workers:  o.workers,
-		quiet:    o.quiet,
+		settings:     h5.Settings{Float32: o.float32, Deflate: o.deflate, Checksum: o.checksum, Overwrite: o.overwrite},
+		attrs:        attrs,
+		mkdir:        true,
+		checked:      dataBHChecked,
+		workers:      o.workers,
+		quiet:        o.quiet,
+		memPerWorker: 4 * 8 * px,
 	}
 	f, pending, workers, err := dataOpen(out, stderr)
 	if f == nil {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/enkg-go/enkg/datasets/h5"
+	"github.com/enkg-go/enkg/internal/memlimit"
 )
 
 // dataOutput describes the HDF5 dataset of n res×res members that an
@@ -31,8 +35,12 @@ type dataOutput struct {
 	// checked lists the attributes that an existing file must have, equal to
 	// attrs, to be resumed.
 	checked []string
-	// workers is the requested number of goroutines (≤ 0: GOMAXPROCS).
+	// workers is the requested number of goroutines (0: GOMAXPROCS; negative is an error).
 	workers int
+	// memPerWorker is the memory one worker allocates to compute members (solver, sampler,
+	// field buffers), in bytes; dataOpen checks workers × it plus the done mask against the
+	// memory limit before it creates or resumes the file.
+	memPerWorker float64
 	// quiet hides the progress bar.
 	quiet bool
 }
@@ -43,9 +51,25 @@ type dataOutput struct {
 // one per pending member). When nothing is pending it says so on stderr,
 // closes the file and returns a nil file.
 func dataOpen(d dataOutput, stderr io.Writer) (f *h5.File, pending []int, workers int, err error) {
-	if _, statErr := os.Stat(d.out); statErr == nil && !d.settings.Overwrite {
+	if d.workers < 0 {
+		return nil, nil, 0, fmt.Errorf("%s: --workers must be ≥ 0 (0: all cores), got %d", d.cmd, d.workers)
+	}
+	workers = d.workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = max(1, min(workers, d.n))
+	// Done mask and pending list (10 bytes a member), the workers' solvers and buffers.
+	need := 10*float64(d.n) + float64(workers)*d.memPerWorker
+	if err := memlimit.Check(fmt.Sprintf("%s: %d %s of %d×%d on %d worker(s)", d.cmd, d.n, d.noun, d.res, d.res, workers), need); err != nil {
+		return nil, nil, 0, err
+	}
+	if _, statErr := os.Lstat(d.out); statErr == nil && !d.settings.Overwrite {
 		if f, err = h5.Resume(d.out, ""); err != nil {
-			return nil, nil, 0, fmt.Errorf("%s: resuming %s: %w (use --overwrite to start over)", d.cmd, d.out, err)
+			if errors.Is(err, h5.ErrLocked) {
+				return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
+			}
+			return nil, nil, 0, fmt.Errorf("%s: resuming %s: %w (use --overwrite to start over, or another --out)", d.cmd, d.out, err)
 		}
 		if err := dataCheckResume(f, d); err != nil {
 			f.Close()
@@ -58,18 +82,15 @@ func dataOpen(d dataOutput, stderr io.Writer) (f *h5.File, pending []int, worker
 			}
 		}
 		settings := d.settings
+		settings.Attrs = maps.Clone(d.attrs)
+		settings.Attrs["enkg_version"] = enkgVersion()
 		if f, err = h5.Create(d.out, d.n, d.res, d.res, &settings); err != nil {
-			return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
-		}
-		d.attrs["enkg_version"] = enkgVersion()
-		for k, v := range d.attrs {
-			if err := f.SetAttr(k, v); err != nil {
-				f.Close()
-				return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
+			switch {
+			case errors.Is(err, h5.ErrLocked):
+				return nil, nil, 0, fmt.Errorf("%s: --overwrite does not replace a file in use: %w", d.cmd, err)
+			case errors.Is(err, fs.ErrExist):
+				return nil, nil, 0, fmt.Errorf("%s: %w; another run created it meanwhile: wait for it, or run the same command again later to resume it", d.cmd, err)
 			}
-		}
-		if err := f.Flush(); err != nil {
-			f.Close()
 			return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
 		}
 	}
@@ -84,10 +105,6 @@ func dataOpen(d dataOutput, stderr io.Writer) (f *h5.File, pending []int, worker
 	if done := d.n - len(pending); done > 0 {
 		fmt.Fprintf(stderr, "%s: %s: %d of %d members already done, computing %d\n", d.cmd, d.out, done, d.n, len(pending))
 	}
-	workers = d.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	return f, pending, max(1, min(workers, len(pending))), nil
 }
 
@@ -98,6 +115,14 @@ func dataCheckResume(f *h5.File, d dataOutput) error {
 	if n != d.n || nx != d.res || ny != d.res {
 		return fmt.Errorf("%s: %s holds (%d, %d, %d) %s, not (%d, %d, %d); use --overwrite or another --out",
 			d.cmd, d.out, n, nx, ny, d.noun, d.n, d.res, d.res)
+	}
+	want := "float64"
+	if d.settings.Float32 {
+		want = "float32"
+	}
+	if have := f.Dtype(); have != want {
+		return fmt.Errorf("%s: %s stores %s, not %s (--float32 %v); use --overwrite or another --out",
+			d.cmd, d.out, have, want, d.settings.Float32)
 	}
 	for _, k := range d.checked {
 		have, err := f.Attr(k)
@@ -140,7 +165,11 @@ func dataGenerate(ctx context.Context, d dataOutput, f *h5.File, workers, pendin
 		}
 	})
 	if bar != nil {
-		bar.Finish()
+		if err == nil {
+			bar.Finish()
+		} else {
+			bar.Exit() // stop where it is: an interrupted run is not at 100 %
+		}
 		fmt.Fprintln(stderr)
 	}
 	if cerr := f.Close(); err == nil && cerr != nil {

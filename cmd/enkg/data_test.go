@@ -177,7 +177,7 @@ func TestDataNSBadInput(t *testing.T) {
 		{func(o *dataNSOptions) { o.spinup = math.NaN() }, "--spinup"},
 		{func(o *dataNSOptions) { o.dt = -1 }, "--dt"},
 		{func(o *dataNSOptions) { o.tau = -1 }, "data ns:"},
-		{func(o *dataNSOptions) { o.out = filepath.Join(out, "sub", "x.h5") }, "creating file"},
+		{func(o *dataNSOptions) { o.out = filepath.Join(out, "sub", "x.h5") }, "no such file or directory"},
 	} {
 		o := dataNSTestOptions(out, 1)
 		c.mod(&o)
