@@ -15,8 +15,14 @@ type EKISettings struct {
 	Members int
 	// Iterations is the number of Kalman updates [num_updates]; at least 1. Default 500.
 	Iterations int
-	// Scale is the step scale [guidance_scale]; the step is scale/‖C‖_F. Default 2.
+	// Scale is the step scale [guidance_scale]; the step is scale/‖C‖_F. Default 2; zero is
+	// rejected (the ensemble would never move from its prior draws).
 	Scale float64
+	// Discrepancy τ > 0 stops the iteration (the discrepancy principle, noise-aware) once the
+	// mean misfit of the ensemble is at most τ·M/2 (M data; M/2 is the Gaussian misfit's
+	// expected value at the truth when its σ is the noise level). 0 (default): the published
+	// fixed number of iterations.
+	Discrepancy float64
 	// Seed selects the initial prior samples (member j uses rng.Stream(Seed, j)).
 	Seed uint64
 	// Init, when non-nil, is the initial ensemble (J×D) instead of prior samples.
@@ -36,8 +42,10 @@ func (s EKISettings) Validate() error {
 		return fmt.Errorf("guidance: EKI: ensemble size J = %d: need at least 2 members", s.Members)
 	case s.Iterations < 1:
 		return fmt.Errorf("guidance: EKI: %d iterations: need at least 1", s.Iterations)
-	case !(s.Scale >= 0) || math.IsInf(s.Scale, 0):
-		return fmt.Errorf("guidance: EKI: scale %v must be finite and ≥ 0", s.Scale)
+	case !(s.Scale > 0) || math.IsInf(s.Scale, 0):
+		return fmt.Errorf("guidance: EKI: scale %v must be finite and > 0 (published 2)", s.Scale)
+	case !(s.Discrepancy >= 0) || math.IsInf(s.Discrepancy, 0):
+		return fmt.Errorf("guidance: EKI: discrepancy τ = %v must be finite and ≥ 0", s.Discrepancy)
 	}
 	if s.Init != nil {
 		if r, _ := s.Init.Dims(); r != s.Members {
@@ -107,6 +115,13 @@ func (m *EKI) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 			return partial(it, fmt.Errorf("guidance: EKI iteration %d: %w", it, atStep(err, it)))
 		}
 		misfitGradients(p, e, y, loss, &info)
+		if s.Discrepancy > 0 && info.MisfitMean <= s.Discrepancy*float64(om)/2 {
+			info.Counts = eng.Counts()
+			if err := rec.Record(info); err != nil {
+				return partial(it+1, fmt.Errorf("guidance: EKI: recorder: %w", err))
+			}
+			return partial(it+1, nil) // fitted to the noise level: stop
+		}
 		step := kal.Update(x, y, e, s.Scale)
 		info.StepSize = step.Step
 		info.Spread = spread(x, mean)

@@ -23,6 +23,8 @@ type EnKGSettings struct {
 	// EnKG into plain probability-flow ODE sampling. Default 1.
 	Updates int
 	// Scale is the guidance scale [guidance_scale]: the step is scale_i/‖C‖_F. Default 2.
+	// Zero is rejected when Updates > 0 (an update of size 0 spends forward evaluations for
+	// nothing); set Updates to 0 for unguided sampling.
 	Scale float64
 	// SigmaMax, SigmaMin and Rho define the Karras schedule [sigma_max, sigma_min, rho].
 	// Defaults 80, 0.002, 7.
@@ -42,11 +44,34 @@ type EnKGSettings struct {
 	// arithmetic of the published code (torch.arange(..., dtype=float32)); the float64 schedule
 	// differs from it by about 1e-7 relative. Default false.
 	Float32Schedule bool
+	// Discrepancy τ > 0 makes the step noise-aware (the discrepancy principle): a Kalman
+	// update is skipped when the mean misfit of the ensemble's predictions is at most τ·M/2
+	// (M data; for the Gaussian misfit with the true noise σ, M/2 is the misfit's expected
+	// value at the truth), so the ensemble stops fitting the noise. The forward evaluations
+	// of that update are still spent and counted. 0 (default): the published algorithm.
+	Discrepancy float64
 	// Seed selects the initial ensemble σ_max·N(0, I) (member j uses rng.Stream(Seed, j)).
 	Seed uint64
 	// Init, when non-nil, is the initial ensemble (J×D) instead of random draws; it is not
 	// modified.
 	Init *mat.Dense
+}
+
+// GuidedSteps returns the number of guided steps, those i with start·N < i < N − ⌊end·N⌋.
+func (s EnKGSettings) GuidedSteps() int {
+	g := 0
+	for i := 0; i < s.Steps; i++ {
+		if guided(i, s.Steps, s.ThresholdStart, s.ThresholdEnd) {
+			g++
+		}
+	}
+	return g
+}
+
+// ForwardBudget returns the forward-model evaluations a run makes, known before the run:
+// J·Updates·(guided steps). EKI with J members and ForwardBudget/J iterations spends the same.
+func (s EnKGSettings) ForwardBudget() int64 {
+	return int64(s.Members) * int64(s.Updates) * int64(s.GuidedSteps())
 }
 
 // DefaultEnKGSettings returns the documented defaults.
@@ -83,6 +108,10 @@ func (s EnKGSettings) Validate() error {
 		return bad("%d updates per step", s.Updates)
 	case !(s.Scale >= 0) || math.IsInf(s.Scale, 0):
 		return bad("guidance scale %v must be finite and ≥ 0", s.Scale)
+	case s.Scale == 0 && s.Updates > 0:
+		return bad("guidance scale 0 with %d updates per step: set a scale (published 2) or Updates 0 for unguided sampling", s.Updates)
+	case !(s.Discrepancy >= 0) || math.IsInf(s.Discrepancy, 0):
+		return bad("discrepancy τ = %v must be finite and ≥ 0", s.Discrepancy)
 	case !(s.ThresholdStart >= 0 && s.ThresholdStart < 1), !(s.ThresholdEnd >= 0 && s.ThresholdEnd < 1):
 		return bad("thresholds start = %v, end = %v must lie in [0, 1)", s.ThresholdStart, s.ThresholdEnd)
 	case !(s.LRMinRatio >= 0 && s.LRMinRatio <= 1):
@@ -291,6 +320,12 @@ func (m *EnKG) update(ctx context.Context, p *Problem, eng Engine, st *enkgState
 		return KalmanStep{}, err
 	}
 	misfitGradients(p, st.e, st.y, st.loss, info)
+	if m.s.Discrepancy > 0 {
+		_, _, om := st.kal.Dims()
+		if info.MisfitMean <= m.s.Discrepancy*float64(om)/2 {
+			return KalmanStep{}, nil // the data are fitted to the noise level: no update
+		}
+	}
 	step := st.kal.Update(st.x, st.y, st.e, scale)
 	if math.IsNaN(step.NormC) || math.IsInf(step.NormC, 0) {
 		return step, errors.New("non-finite ensemble covariance ‖C‖_F")

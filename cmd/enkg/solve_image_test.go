@@ -18,6 +18,7 @@ import (
 	"github.com/enkg-go/enkg/datasets"
 	"github.com/enkg-go/enkg/guidance"
 	"github.com/enkg-go/enkg/imaging"
+	"github.com/enkg-go/enkg/problem"
 )
 
 // solveImageData returns the Fashion-MNIST directory or skips.
@@ -37,24 +38,21 @@ func solveImageData(t testing.TB) string {
 
 // solveImageRun solves one configuration as `enkg solve` does (without writing files) and
 // returns the result scored on the truth.
-func solveImageRun(t testing.TB, cfgFile string, sets []string) (*guidance.Result, *solveProblemSetup, error) {
-	cfg, err := solveLoadConfig(cfgFile, sets)
+func solveImageRun(t testing.TB, cfgFile string, sets []string) (*guidance.Result, *problem.Problem, error) {
+	cfg, err := problem.Load(cfgFile, sets)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := solveMethod(cfg)
+	m, err := cfg.Method()
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := solveBuild(context.Background(), cfg)
+	st, err := problem.Build(context.Background(), cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := guidance.Solve(context.Background(), st.p, m, guidance.Options{Workers: cfg.Workers})
+	res, err := st.Run(context.Background(), m, guidance.Options{Workers: cfg.Workers})
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := res.Evaluate(st.truth, st.extra); err != nil {
 		return nil, nil, err
 	}
 	return res, st, nil
@@ -75,7 +73,7 @@ func TestSolveImage(t *testing.T) {
 	if _, err := os.Stat(prior); err != nil {
 		t.Fatalf("prior not cached: %v", err)
 	}
-	obsPSNR, _ := imaging.PSNR(solveClip(st.obs), st.truth, 2)
+	obsPSNR, _ := imaging.PSNR(problem.Clip(st.Observation), st.Truth, 2)
 	if p := res.Metrics["psnr"]; !(p > obsPSNR+2) {
 		t.Errorf("EnKG box inpainting PSNR %.2f, the masked observation %.2f", p, obsPSNR)
 	}
@@ -199,7 +197,7 @@ func TestImageStudy(t *testing.T) {
 			if f := os.Getenv("ENKG_IMAGE_TASKS"); f != "" && !strings.Contains(","+f+",", ","+task+",") {
 				continue
 			}
-			cfg, err := solveLoadConfig(filepath.Join(cfgDir, "image-"+task+".yaml"), nil)
+			cfg, err := problem.Load(filepath.Join(cfgDir, "image-"+task+".yaml"), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -300,7 +298,7 @@ func imageStudyRun(t *testing.T, cfgDir string, base []string, jobs []imageJob) 
 			if err == nil {
 				o.psnr, o.ssim, o.counts = res.Metrics["psnr"], res.Metrics["ssim"], res.Counts
 				o.members, _ = res.Ensemble.Dims()
-				ps, ss, err := solveImageMetrics(res.Ensemble, st.truth, imaging.Shape{C: 1, H: st.n, W: st.n})
+				ps, ss, err := solveImageMetrics(res.Ensemble, st.Truth, imaging.Shape{C: 1, H: st.Shape[0], W: st.Shape[1]})
 				o.psnrS, o.ssimS, o.err = ps[0], ss[0], err
 			}
 			outs[i] = o

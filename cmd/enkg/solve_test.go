@@ -95,12 +95,18 @@ func TestSolveRejectsBadConfigs(t *testing.T) {
 		"unknown key":     {solveTestConfig + "bogus: 1\n", nil, "bogus"},
 		"unknown nested":  {solveTestConfig, []string{"algorithm.enkg.memebers=3"}, "memebers"},
 		"J = 1":           {solveTestConfig, []string{"algorithm.enkg.members=1"}, "at least 2"},
-		"bad algorithm":   {solveTestConfig, []string{"algorithm.name=foo"}, "unknown name"},
-		"bad problem":     {solveTestConfig, []string{"problem.kind=foo"}, "unknown kind"},
+		"bad algorithm":   {solveTestConfig, []string{"algorithm.name=foo"}, "algorithm.name"},
+		"bad problem":     {solveTestConfig, []string{"problem.kind=foo"}, "problem.kind"},
 		"bad set":         {solveTestConfig, []string{"novalue"}, "key=value"},
 		"dps on ns":       {solveTestConfig, []string{"problem.kind=navier-stokes", "prior.kind=grf", "algorithm.name=dps"}, "Adjointer"},
 		"negative noise":  {solveTestConfig, []string{"problem.noise=-1"}, "noise"},
 		"truth bad shape": {solveTestConfig, []string{"truth.file=" + filepath.Join("testdata", "nope.npy")}, "truth"},
+		"float for int":   {solveTestConfig, []string{"algorithm.enkg.members=24.0"}, "not an integer"},
+		"fractional int":  {solveTestConfig, []string{"algorithm.enkg.steps=1.5"}, "not an integer"},
+		"huge seed":       {solveTestConfig, []string{"seed=9223372036854775808"}, "2⁶³"},
+		"negative seed":   {solveTestConfig, []string{"truth.seed=-1"}, "truth.seed"},
+		"EKI scale 0":     {solveTestConfig, []string{"algorithm.name=eki", "algorithm.eki.scale=0"}, "scale"},
+		"too large":       {solveTestConfig, []string{"problem.size=4000", "algorithm.enkg.members=4096"}, "GiB"},
 	} {
 		cfg := solveWriteConfig(t, c.text)
 		err := runSolve(context.Background(), solveOptions{config: cfg, out: t.TempDir(), sets: c.sets}, io.Discard)
@@ -179,5 +185,31 @@ func TestSolveFittedSpectralPrior(t *testing.T) {
 	}
 	if err := runSolve(context.Background(), solveOptions{config: cfg, out: t.TempDir(), sets: []string{"prior.kind=grf-fit", "prior.samples=1"}}, io.Discard); err == nil {
 		t.Error("grf-fit with one sample accepted")
+	}
+}
+
+// TestSolveOutputDirectory: a non-empty --out is refused unless --force, and config.yaml is
+// written only with the results (a failed build leaves none).
+func TestSolveOutputDirectory(t *testing.T) {
+	cfg := solveWriteConfig(t, solveTestConfig)
+	out := t.TempDir()
+	o := solveOptions{config: cfg, out: out, sets: []string{"algorithm.enkg.members=8", "algorithm.enkg.steps=4"}}
+	if err := runSolve(context.Background(), o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := runSolve(context.Background(), o, io.Discard); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("second run into the same directory: err = %v, want a refusal", err)
+	}
+	o.force = true
+	if err := runSolve(context.Background(), o, io.Discard); err != nil {
+		t.Errorf("--force: %v", err)
+	}
+	bad := t.TempDir()
+	o = solveOptions{config: cfg, out: bad, sets: []string{"truth.file=" + filepath.Join(bad, "missing.npy")}}
+	if err := runSolve(context.Background(), o, io.Discard); err == nil {
+		t.Fatal("missing truth file accepted")
+	}
+	if _, err := os.Stat(filepath.Join(bad, "config.yaml")); err == nil {
+		t.Error("config.yaml written without results")
 	}
 }
