@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/enkg-go/enkg/datasets"
+	"github.com/enkg-go/enkg/internal/atomicfile"
+	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/internal/parallel"
 	"github.com/enkg-go/enkg/pde"
 )
@@ -101,6 +103,16 @@ func runNSSimulate(ctx context.Context, o nsSimulateOptions, stderr io.Writer) e
 	if o.stride < 1 {
 		return fmt.Errorf("ns simulate: --stride must be ≥ 1, got %d", o.stride)
 	}
+	if o.workers < 0 {
+		return fmt.Errorf("ns simulate: --workers must be ≥ 0 (0: all cores), got %d", o.workers)
+	}
+	forcingFile := ""
+	if f := strings.ToLower(o.forcing); f != "kolmogorov" && f != "none" && f != "" {
+		forcingFile = o.forcing
+	}
+	if err := atomicfile.CheckOutput(o.out, o.in, forcingFile); err != nil {
+		return fmt.Errorf("ns simulate: --out: %w", err)
+	}
 	a, err := datasets.LoadNPY(o.in)
 	if err != nil {
 		return fmt.Errorf("ns simulate: reading --in: %w", err)
@@ -136,6 +148,11 @@ func runNSSimulate(ctx context.Context, o nsSimulateOptions, stderr io.Writer) e
 		set.Forcing = fa.Data
 	}
 	workers := min(parallel.Workers(o.workers), k)
+	// The input and output stacks, and one solver per worker (NewEnsemble checks those too).
+	need := 16*float64(len(a.Data)) + float64(workers)*pde.SolverMemory(nx, ny, o.dt == 0)
+	if err := memlimit.Check(fmt.Sprintf("ns simulate: %d field(s) of %d×%d on %d worker(s)", k, nx, ny, workers), need); err != nil {
+		return err
+	}
 	p := &nsProgress{w: stderr, every: o.interval, start: time.Now(), quiet: o.quiet, total: float64(k) * o.time}
 	if k == 1 {
 		set.Progress = func(t float64) { p.set(t) }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/enkg-go/enkg/datasets"
+	"github.com/enkg-go/enkg/internal/memlimit"
+	"github.com/enkg-go/enkg/pde"
+)
+
+// Regression tests of issue 15 (hardening) for grf, ns, demo, prior and eht.
+
+// sameBytes fails unless path still holds want.
+func sameBytes(t *testing.T, path string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("%s changed (err %v)", path, err)
+	}
+}
+
+// TestNSSimulateOutIsInput: --out equal to --in (or to the --forcing file) lost the input.
+func TestNSSimulateOutIsInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "w0.npy")
+	if err := datasets.SaveNPY(in, []int{8, 8}, make([]float64, 64)); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(in)
+	f := filepath.Join(dir, "f.npy")
+	datasets.SaveNPY(f, []int{8, 8}, make([]float64, 64))
+	base := nsSimulateOptions{in: in, out: in, time: 0.1, re: 200, forcing: "kolmogorov", quiet: true, stride: 1, l1: 1, l2: 1}
+	if err := runNSSimulate(context.Background(), base, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "output is also an input") {
+		t.Errorf("--out = --in: %v", err)
+	}
+	sameBytes(t, in, raw)
+	base.out, base.forcing = f, f
+	if err := runNSSimulate(context.Background(), base, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "output is also an input") {
+		t.Errorf("--out = --forcing: %v", err)
+	}
+	base.out, base.forcing = dir, "kolmogorov"
+	if err := runNSSimulate(context.Background(), base, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("--out a directory: %v", err)
+	}
+	base.out, base.workers = filepath.Join(dir, "w.npy"), -1
+	if err := runNSSimulate(context.Background(), base, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--workers must be ≥ 0") {
+		t.Errorf("--workers -1: %v", err)
+	}
+}
+
+// TestNSSimulateExtremeForcing: an extreme forcing made the adaptive step collapse and the
+// command loop for ever with growing memory; now the step cap stops it with an error naming
+// the member, the time and dt.
+func TestNSSimulateExtremeForcing(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "w0.npy")
+	datasets.SaveNPY(in, []int{2, 16, 16}, make([]float64, 2*256))
+	fpath := filepath.Join(dir, "f.npy")
+	f := pde.Kolmogorov(16, 16, 0)
+	for i := range f {
+		f[i] *= 1e16
+	}
+	datasets.SaveNPY(fpath, []int{16, 16}, f)
+	out := filepath.Join(dir, "w.npy")
+	o := nsSimulateOptions{in: in, out: out, time: 1, re: 200, forcing: fpath, quiet: true, stride: 1, workers: 1, l1: 6.283185307179586, l2: 6.283185307179586}
+	err := runNSSimulate(context.Background(), o, &bytes.Buffer{})
+	if !errors.Is(err, pde.ErrBlowUp) || !strings.Contains(err.Error(), "member 0") || !strings.Contains(err.Error(), "at t = 0") ||
+		!strings.Contains(err.Error(), "dt = ") || !strings.Contains(err.Error(), "cap of") {
+		t.Fatalf("err = %v, want the step cap naming member, time and dt", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an output was written")
+	}
+}
+
+// TestNSSimulateMemory: the memory of the stack and the solvers is checked first.
+func TestNSSimulateMemory(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "w0.npy")
+	datasets.SaveNPY(in, []int{4, 64, 64}, make([]float64, 4*64*64))
+	t.Setenv(memlimit.Env, "256K")
+	o := nsSimulateOptions{in: in, out: filepath.Join(dir, "w.npy"), time: 0.1, re: 200, forcing: "kolmogorov", quiet: true, stride: 1, workers: 2, l1: 1, l2: 1}
+	err := runNSSimulate(context.Background(), o, &bytes.Buffer{})
+	if !errors.Is(err, memlimit.ErrTooLarge) || !strings.Contains(err.Error(), "4 field(s) of 64×64 on 2 worker(s)") {
+		t.Fatalf("err = %v", err)
+	}
+}
