@@ -9,6 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/enkg-go/enkg/datasets"
+	"github.com/enkg-go/enkg/internal/atomicfile"
+	"github.com/enkg-go/enkg/internal/memlimit"
+	"github.com/enkg-go/enkg/internal/parallel"
 	"github.com/enkg-go/enkg/spectral"
 )
 
@@ -58,7 +61,7 @@ value at x = i·L/N (axis 0), y = j·L/N (axis 1).`,
 		},
 	}
 	f := sample.Flags()
-	f.IntVar(&o.res, "res", 0, "grid points N along each axis (required unless --xi is given)")
+	f.IntVar(&o.res, "res", 0, "grid points N along each axis, ≥ 4 (required unless --xi is given)")
 	f.Float64Var(&o.alpha, "alpha", 2.5, "smoothness exponent alpha (dimensionless)")
 	f.Float64Var(&o.tau, "tau", 7, "inverse correlation length tau (wavenumber, 1/length units of L)")
 	f.Float64Var(&o.sigma, "sigma", 0, "amplitude sigma (0 means tau^(alpha−1), the published default)")
@@ -80,8 +83,14 @@ func runGRFSample(ctx context.Context, o grfSampleOptions, stderr io.Writer) err
 	if o.n < 0 {
 		return fmt.Errorf("grf sample: --n must be ≥ 1, got %d", o.n)
 	}
-	if o.res < 0 {
-		return fmt.Errorf("grf sample: --res must be ≥ 1, got %d", o.res)
+	if o.res < 0 || (o.res > 0 && o.res < 4) {
+		return fmt.Errorf("grf sample: --res must be ≥ 4 (smaller grids keep no Fourier mode: every field would be zero), got %d", o.res)
+	}
+	if o.workers < 0 {
+		return fmt.Errorf("grf sample: --workers must be ≥ 0 (0: all cores), got %d", o.workers)
+	}
+	if err := atomicfile.CheckOutput(o.out, o.xi); err != nil {
+		return fmt.Errorf("grf sample: --out: %w", err)
 	}
 	var xi *datasets.Array
 	if o.xi != "" {
@@ -137,9 +146,11 @@ func runGRFSample(ctx context.Context, o grfSampleOptions, stderr io.Writer) err
 	if o.sigma < 0 || math.IsNaN(o.sigma) || math.IsInf(o.sigma, 0) {
 		return fmt.Errorf("grf sample: --sigma must be finite and ≥ 0, got %g", o.sigma)
 	}
-	const maxElems = 1 << 31
-	if float64(o.n)*float64(o.res)*float64(o.res) > maxElems {
-		return fmt.Errorf("grf sample: %d fields of %d×%d are too many values", o.n, o.res, o.res)
+	// The output stack, the sampler and one scratch per extra worker.
+	w := min(parallel.Workers(o.workers), o.n)
+	need := 8*float64(o.n)*float64(o.res)*float64(o.res) + spectral.GRFMemory(o.res, o.res) + float64(w)*spectral.GRFWorkerMemory(o.res, o.res)
+	if err := memlimit.Check(fmt.Sprintf("grf sample: %d field(s) of %d×%d", o.n, o.res, o.res), need); err != nil {
+		return err
 	}
 	g, err := spectral.NewGRF(o.res, o.res, spectral.GRFSettings{
 		Alpha: o.alpha, Tau: o.tau, Sigma: o.sigma, L1: o.length, L2: o.length})

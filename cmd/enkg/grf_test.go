@@ -119,7 +119,7 @@ func TestGRFSampleErrors(t *testing.T) {
 		{"xi shape", func(o *grfSampleOptions) { o.xi = bad2 }, "want (N, N, 2)"},
 		{"xi res", func(o *grfSampleOptions) { o.xi = nan; o.res = 8 }, "does not match"},
 		{"xi nan", func(o *grfSampleOptions) { o.xi = nan; o.res = 0 }, "non-finite"},
-		{"bad out dir", func(o *grfSampleOptions) { o.out = filepath.Join(dir, "no", "w.npy") }, "writing --out"},
+		{"bad out dir", func(o *grfSampleOptions) { o.out = filepath.Join(dir, "no", "w.npy") }, "--out"},
 	} {
 		o := base
 		c.mod(&o)

@@ -91,3 +91,44 @@ func TestNSSimulateMemory(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestGRFSampleHardening: --res 1…3 wrote all-zero fields; --out equal to --xi, a huge
+// request and a negative --workers must fail before anything is written.
+func TestGRFSampleHardening(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "w.npy")
+	base := grfSampleOptions{res: 8, alpha: 2.5, tau: 7, length: 6.283185307179586, out: out}
+	for res := 1; res <= 3; res++ {
+		o := base
+		o.res = res
+		if err := runGRFSample(context.Background(), o, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--res must be ≥ 4") {
+			t.Errorf("--res %d: %v", res, err)
+		}
+	}
+	xi := filepath.Join(dir, "xi.npy")
+	datasets.SaveNPY(xi, []int{2, 2, 2}, []float64{1, 2, 3, 4, 5, 6, 7, 8})
+	raw, _ := os.ReadFile(xi)
+	o := base
+	o.res, o.xi = 0, xi
+	if err := runGRFSample(context.Background(), o, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "every field would be zero") {
+		t.Errorf("--xi of a 2×2 grid: %v", err)
+	}
+	o.out = xi
+	if err := runGRFSample(context.Background(), o, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "output is also an input") {
+		t.Errorf("--out = --xi: %v", err)
+	}
+	sameBytes(t, xi, raw)
+	o = base
+	o.n, o.res = 1_000_000, 4096
+	if err := runGRFSample(context.Background(), o, &bytes.Buffer{}); !errors.Is(err, memlimit.ErrTooLarge) || !strings.Contains(err.Error(), "1000000 field(s) of 4096×4096") {
+		t.Errorf("huge request: %v", err)
+	}
+	o = base
+	o.workers = -3
+	if err := runGRFSample(context.Background(), o, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--workers must be ≥ 0") {
+		t.Errorf("--workers -3: %v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused run wrote --out")
+	}
+}
