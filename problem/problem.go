@@ -322,8 +322,10 @@ func (p *Problem) fieldMetrics(n int) {
 	}
 	if rg := hi - lo; rg > 0 {
 		p.Metrics["psnr"] = func(est, truth []float64) (float64, error) { return imaging.PSNR(est, truth, rg) }
-		p.Metrics["ssim"] = func(est, truth []float64) (float64, error) {
-			return imaging.SSIM(est, truth, imaging.Shape{C: 1, H: n, W: n}, rg)
+		if n >= 11 { // SSIM's window
+			p.Metrics["ssim"] = func(est, truth []float64) (float64, error) {
+				return imaging.SSIM(est, truth, imaging.Shape{C: 1, H: n, W: n}, rg)
+			}
 		}
 	}
 }
