@@ -36,6 +36,9 @@ type dataNSOptions struct {
 	checksum  bool
 	overwrite bool
 	quiet     bool
+	// restart is the advice when the existing --out cannot be resumed (empty: use
+	// --overwrite or another --out); the demo, which has no such flags, sets its own.
+	restart string
 }
 
 // dataNSAfterWrite, when set (tests), is called after member i is written.
@@ -282,6 +285,7 @@ func runDataNS(ctx context.Context, o dataNSOptions, stderr io.Writer) error {
 		checked:  dataNSChecked,
 		workers:  o.workers,
 		quiet:    o.quiet,
+		restart:  o.restart,
 		// A solver, a sampler, the initial field and the member buffer of Generate.
 		memPerWorker: pde.SolverMemory(o.res, o.res, o.dt == 0) + spectral.GRFMemory(o.res, o.res) + 16*float64(o.res)*float64(o.res),
 	}

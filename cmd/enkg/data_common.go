@@ -43,6 +43,9 @@ type dataOutput struct {
 	memPerWorker float64
 	// quiet hides the progress bar.
 	quiet bool
+	// restart is the advice given when an existing out cannot be resumed; empty means
+	// "use --overwrite to start over, or another --out".
+	restart string
 }
 
 // dataOpen resumes d.out when it exists (and settings.Overwrite is off),
@@ -69,7 +72,7 @@ func dataOpen(d dataOutput, stderr io.Writer) (f *h5.File, pending []int, worker
 			if errors.Is(err, h5.ErrLocked) {
 				return nil, nil, 0, fmt.Errorf("%s: %w", d.cmd, err)
 			}
-			return nil, nil, 0, fmt.Errorf("%s: resuming %s: %w (use --overwrite to start over, or another --out)", d.cmd, d.out, err)
+			return nil, nil, 0, fmt.Errorf("%s: resuming %s: %w (%s)", d.cmd, d.out, err, d.restartAdvice())
 		}
 		if err := dataCheckResume(f, d); err != nil {
 			f.Close()
@@ -108,21 +111,29 @@ func dataOpen(d dataOutput, stderr io.Writer) (f *h5.File, pending []int, worker
 	return f, pending, max(1, min(workers, len(pending))), nil
 }
 
+// restartAdvice tells the user how to start over when d.out cannot be resumed.
+func (d dataOutput) restartAdvice() string {
+	if d.restart != "" {
+		return d.restart
+	}
+	return "use --overwrite to start over, or another --out"
+}
+
 // dataCheckResume verifies that an existing file was made with the same settings: its shape
 // and the attributes d.checked.
 func dataCheckResume(f *h5.File, d dataOutput) error {
 	n, nx, ny := f.Shape()
 	if n != d.n || nx != d.res || ny != d.res {
-		return fmt.Errorf("%s: %s holds (%d, %d, %d) %s, not (%d, %d, %d); use --overwrite or another --out",
-			d.cmd, d.out, n, nx, ny, d.noun, d.n, d.res, d.res)
+		return fmt.Errorf("%s: %s holds (%d, %d, %d) %s, not (%d, %d, %d); %s",
+			d.cmd, d.out, n, nx, ny, d.noun, d.n, d.res, d.res, d.restartAdvice())
 	}
 	want := "float64"
 	if d.settings.Float32 {
 		want = "float32"
 	}
 	if have := f.Dtype(); have != want {
-		return fmt.Errorf("%s: %s stores %s, not %s (--float32 %v); use --overwrite or another --out",
-			d.cmd, d.out, have, want, d.settings.Float32)
+		return fmt.Errorf("%s: %s stores %s, not %s (--float32 %v); %s",
+			d.cmd, d.out, have, want, d.settings.Float32, d.restartAdvice())
 	}
 	for _, k := range d.checked {
 		have, err := f.Attr(k)
@@ -130,8 +141,8 @@ func dataCheckResume(f *h5.File, d dataOutput) error {
 			return fmt.Errorf("%s: %s was not written by 'enkg %s': %w", d.cmd, d.out, d.cmd, err)
 		}
 		if have != d.attrs[k] {
-			return fmt.Errorf("%s: %s was made with %s = %v, not %v; use --overwrite or another --out",
-				d.cmd, d.out, k, have, d.attrs[k])
+			return fmt.Errorf("%s: %s was made with %s = %v, not %v; %s",
+				d.cmd, d.out, k, have, d.attrs[k], d.restartAdvice())
 		}
 	}
 	return nil

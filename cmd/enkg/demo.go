@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -96,9 +97,45 @@ func demoPriorPath(dir string, s demo.Settings, seed uint64) string {
 
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
+// demoCheckFlags applies the rule for zero and negative flags that every enkg command
+// follows: a flag whose help gives a meaning to 0 (--workers 0: all cores, --noise 0: no noise,
+// seeds) takes it, any other zero or negative value is an error naming the flag. (The demo
+// package's Settings.Resolve reads 0 as "default"; on the command line the defaults are the
+// flags' own, so an explicit 0 was silently replaced.)
+func demoCheckFlags(s demo.Settings) error {
+	ints := []struct {
+		flag string
+		v    int
+	}{{"res", s.Res}, {"stride", s.Stride}, {"train", s.Train}, {"members", s.Members}, {"steps", s.Steps}, {"updates", s.Updates}}
+	for _, f := range ints {
+		if f.v <= 0 {
+			return fmt.Errorf("demo: --%s must be ≥ 1, got %d", f.flag, f.v)
+		}
+	}
+	floats := []struct {
+		flag string
+		v    float64
+	}{{"re", s.Re}, {"spinup", s.Spinup}, {"t", s.T}, {"scale", s.Guide}, {"sigma-max", s.SigmaMax}, {"eki-scale", s.EKIScale}}
+	for _, f := range floats {
+		if !(f.v > 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("demo: --%s must be finite and > 0, got %g", f.flag, f.v)
+		}
+	}
+	if !(s.Noise >= 0) || math.IsInf(s.Noise, 0) {
+		return fmt.Errorf("demo: --noise must be finite and ≥ 0 (0: no noise), got %g", s.Noise)
+	}
+	if s.Workers < 0 {
+		return fmt.Errorf("demo: --workers must be ≥ 0 (0: all cores), got %d", s.Workers)
+	}
+	return nil
+}
+
 // runDemo is the body of `enkg demo`.
 func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	start := time.Now()
+	if err := demoCheckFlags(o.s); err != nil {
+		return err
+	}
 	s, err := o.s.Resolve()
 	if err != nil {
 		return err
@@ -118,7 +155,8 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	dataPath := demoDataPath(o.data, s, o.dataSeed)
 	fmt.Fprintf(stderr, "-- 1. training set: %d fields → %s\n", s.Train, dataPath)
 	if err := runDataNS(ctx, dataNSOptions{n: s.Train, res: s.Res, spinup: s.Spinup, re: s.Re, seed: o.dataSeed,
-		alpha: 2.5, tau: 7, out: dataPath, workers: s.Workers, checksum: true, quiet: o.quiet}, stderr); err != nil {
+		alpha: 2.5, tau: 7, out: dataPath, workers: s.Workers, checksum: true, quiet: o.quiet,
+		restart: "delete it (or use another --data directory) to start over"}, stderr); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	stage("dataset", t0)
@@ -212,11 +250,7 @@ func demoPrior(priorPath, dataPath string, s demo.Settings) (*diffusion.Spectral
 	if err != nil {
 		return nil, false, err
 	}
-	tmp := priorPath + ".tmp.npz"
-	if err := diffusion.SavePrior(tmp, sg); err != nil {
-		return nil, false, fmt.Errorf("demo: %w", err)
-	}
-	if err := os.Rename(tmp, priorPath); err != nil {
+	if err := diffusion.SavePrior(priorPath, sg); err != nil { // atomic: temporary file and rename
 		return nil, false, fmt.Errorf("demo: %w", err)
 	}
 	return sg, true, nil

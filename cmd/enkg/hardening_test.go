@@ -132,3 +132,50 @@ func TestGRFSampleHardening(t *testing.T) {
 		t.Error("a refused run wrote --out")
 	}
 }
+
+// TestDemoZeroFlags: demo --re/--res/--train/--members/--stride 0 silently used the
+// defaults; now zero or negative values are errors naming the flag (the rule of every
+// command: 0 is either documented, like --workers 0, or an error).
+func TestDemoZeroFlags(t *testing.T) {
+	for _, c := range []struct {
+		flag string
+		mod  func(*demoOptions)
+	}{
+		{"--re", func(o *demoOptions) { o.s.Re = 0 }},
+		{"--res", func(o *demoOptions) { o.s.Res = 0 }},
+		{"--train", func(o *demoOptions) { o.s.Train = 0 }},
+		{"--members", func(o *demoOptions) { o.s.Members = 0 }},
+		{"--stride", func(o *demoOptions) { o.s.Stride = 0 }},
+		{"--steps", func(o *demoOptions) { o.s.Steps = -1 }},
+		{"--spinup", func(o *demoOptions) { o.s.Spinup = 0 }},
+		{"--t", func(o *demoOptions) { o.s.T = 0 }},
+		{"--noise", func(o *demoOptions) { o.s.Noise = -1 }},
+		{"--workers", func(o *demoOptions) { o.s.Workers = -1 }},
+	} {
+		dir := t.TempDir()
+		o := demoTestOptions(dir)
+		c.mod(&o)
+		err := runDemo(context.Background(), o, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.flag+" must be") {
+			t.Errorf("%s: err = %v", c.flag, err)
+		}
+		if _, err := os.Stat(o.data); err == nil {
+			t.Errorf("%s: a refused run created %s", c.flag, o.data)
+		}
+	}
+}
+
+// TestDemoNoOverwriteAdvice: demo suggested an --overwrite flag it does not have when its
+// cached training set could not be resumed.
+func TestDemoNoOverwriteAdvice(t *testing.T) {
+	dir := t.TempDir()
+	o := demoTestOptions(dir)
+	s, _ := o.s.Resolve()
+	path := demoDataPath(o.data, s, o.dataSeed)
+	os.MkdirAll(o.data, 0o755)
+	os.WriteFile(path, []byte("not an HDF5 file"), 0o644)
+	err := runDemo(context.Background(), o, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || strings.Contains(err.Error(), "--overwrite") || !strings.Contains(err.Error(), "delete it") {
+		t.Errorf("err = %v, want advice without --overwrite", err)
+	}
+}
