@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,5 +178,37 @@ func TestDemoNoOverwriteAdvice(t *testing.T) {
 	err := runDemo(context.Background(), o, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || strings.Contains(err.Error(), "--overwrite") || !strings.Contains(err.Error(), "delete it") {
 		t.Errorf("err = %v, want advice without --overwrite", err)
+	}
+}
+
+// TestPriorDenoiseNonFinite: σ = 1e39 wrote an all-NaN file and exited 0.
+func TestPriorDenoiseNonFinite(t *testing.T) {
+	ref := filepath.Join("..", "..", "diffusion", "unet", "testdata")
+	dir := t.TempDir()
+	sig := filepath.Join(dir, "s.npy")
+	if err := datasets.SaveNPY(sig, []int{1}, []float64{1e39}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "o.npy")
+	rootCmd.SetArgs([]string{"prior", "denoise", "--out", out, "--weights", filepath.Join(ref, "A_weights.npz"),
+		"--config", filepath.Join(ref, "A_config.json"), "--x", filepath.Join(ref, "A_x.npy"), "--sigma", sig})
+	err := rootCmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), "non-finite value") {
+		t.Fatalf("err = %v, want a non-finite output error", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("the all-NaN output was written")
+	}
+}
+
+func TestCheckFinite(t *testing.T) {
+	d := make([]float64, 24)
+	if err := checkFinite("x", []int{2, 3, 4}, d); err != nil {
+		t.Fatal(err)
+	}
+	d[1*12+2*4+3] = math.Inf(-1)
+	err := checkFinite("x", []int{2, 3, 4}, d)
+	if err == nil || !strings.Contains(err.Error(), "non-finite value -Inf at index [1 2 3] of shape [2 3 4]") {
+		t.Fatalf("err = %v", err)
 	}
 }

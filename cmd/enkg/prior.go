@@ -119,6 +119,9 @@ func priorDenoise(cmd *cobra.Command, o priorDenoiseOptions) error {
 	}
 	out := dst.RawMatrix().Data
 	shape := []int{n, c, r, r}
+	if err := checkFinite("prior denoise: --out "+o.out, shape, out); err != nil {
+		return fmt.Errorf("%w (is --sigma within the network's range?)", err)
+	}
 	if o.float32 {
 		return datasets.SaveNPYFloat32(o.out, shape, out)
 	}
