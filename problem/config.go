@@ -119,6 +119,10 @@ type PriorConfig struct {
 	// network's space.
 	Weights string `yaml:"weights"`
 	Config  string `yaml:"config"`
+	// TrainSeeds are the seeds of the prior's training set (`enkg data ns --seed`): a
+	// simulated truth with one of these seeds is refused (it would be a training field). Kind
+	// fit reads the seed from an HDF5 training set itself.
+	TrainSeeds []uint64 `yaml:"train_seeds"`
 }
 
 // Algorithm selects and configures the method.

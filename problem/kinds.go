@@ -191,7 +191,7 @@ func buildNavierStokes(ctx context.Context, c Config) (*Problem, error) {
 		if c.Truth.Seed > MaxSeed {
 			return nil, fmt.Errorf("%w: truth.seed %d exceeds 2⁶³ − 1", ErrConfig, c.Truth.Seed)
 		}
-		if err := heldOut(c.Truth.Seed, pr); err != nil {
+		if err := heldOut(c.Truth.Seed, pr, c.Prior.TrainSeeds); err != nil {
 			return nil, err
 		}
 	}

@@ -331,8 +331,8 @@ func (p *Problem) fieldMetrics(n int) {
 }
 
 // heldOut refuses a truth seed that generated the prior's training set.
-func heldOut(seed uint64, pr *Prior) error {
-	for _, s := range pr.TrainSeeds {
+func heldOut(seed uint64, pr *Prior, declared []uint64) error {
+	for _, s := range append(append([]uint64(nil), pr.TrainSeeds...), declared...) {
 		if s == seed {
 			return fmt.Errorf("%w: truth.seed %d is the seed of the prior's training set: the truth would be a training field", ErrConfig, seed)
 		}

@@ -251,6 +251,11 @@ algorithm: {name: enkg, enkg: {members: 8, steps: 4, updates: 1}}
 	if _, err := problem.Build(ctx, c); err == nil || !strings.Contains(err.Error(), "training") {
 		t.Errorf("truth seed = training seed: err = %v", err)
 	}
+	c, err = problem.Parse(cfg, "truth.seed=1000", "prior.train_seeds=[3, 1000]")
+	must(t, err)
+	if _, err := problem.Build(ctx, c); err == nil || !strings.Contains(err.Error(), "training") {
+		t.Errorf("truth seed in prior.train_seeds: err = %v", err)
+	}
 	c, err = problem.Parse(cfg, "truth.seed=1000")
 	must(t, err)
 	p, err := problem.Build(ctx, c)
