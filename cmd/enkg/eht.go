@@ -2,7 +2,6 @@ package main
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"math"
 	"math/cmplx"
-	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/enkg-go/enkg/datasets"
 	"github.com/enkg-go/enkg/interferometry"
+	"github.com/enkg-go/enkg/internal/atomicfile"
 	"github.com/enkg-go/enkg/rng"
 )
 
@@ -93,7 +92,7 @@ and sigmaca_* gain a leading member axis.`,
 	}
 	chisq := &cobra.Command{
 		Use:   "chisq --image IMG.npy --obs OBS.npz --fov-uas F",
-		Short: "χ² of an image against an observation written by `enkg eht observe`",
+		Short: "χ² of an image against an observation written by 'enkg eht observe'",
 		Long: `Print, as JSON, the χ² of IMG against the data of OBS with the definitions of ehtim's imager:
 vis = Σ|V_m − V|²/σ²/(2N), amp = Σ(|V|_debiased − |V_m|)²/σ²/N,
 cphase = (2/N)·Σ(1 − cos(ψ − ψ_m))/σ_ψ², logcamp = Σ(c − c_m)²/σ_c²/N, on the minimal closure
@@ -106,7 +105,7 @@ sets. A stack of images (or an observation of a stack) prints one object per mem
 	}
 	g := chisq.Flags()
 	g.StringVar(&c.image, "image", "", "image (Ny, Nx) or stack (N, Ny, Nx), Jy/pixel (required)")
-	g.StringVar(&c.obs, "obs", "", "observation .npz from `enkg eht observe` (required)")
+	g.StringVar(&c.obs, "obs", "", "observation .npz from 'enkg eht observe' (required)")
 	g.Float64Var(&c.fov, "fov-uas", 0, "field of view across the Nx columns, micro-arcseconds (required)")
 	_ = chisq.MarkFlagRequired("image")
 	_ = chisq.MarkFlagRequired("obs")
@@ -154,6 +153,14 @@ func ehtLoadImages(path string, fov float64) (interferometry.Grid, [][]float64, 
 }
 
 func runEHTObserve(o ehtObserveOptions, stdout io.Writer) error {
+	arrayFile := o.array // a station table, unless a built-in array's name
+	switch strings.ToLower(o.array) {
+	case "eht2017", "eht-2017", "eht":
+		arrayFile = ""
+	}
+	if err := atomicfile.CheckOutput(o.out, o.image, arrayFile); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	g, imgs, stack, err := ehtLoadImages(o.image, o.fov)
 	if err != nil {
 		return err
@@ -236,6 +243,9 @@ func runEHTObserve(o ehtObserveOptions, stdout io.Writer) error {
 		}
 		entries = append(entries, ehtEntry{name: "logcamp" + sfx + "_time", a: flt(q.Time)})
 	}
+	if err := ehtCheckFinite(&datasets.Array{Complex: vis}); err != nil {
+		return fmt.Errorf("visibilities: %w; nothing written", err)
+	}
 	if err := ehtWriteNPZ(o.out, entries); err != nil {
 		return err
 	}
@@ -252,20 +262,32 @@ type ehtEntry struct {
 	strs []string
 }
 
-// ehtWriteNPZ writes entries as an uncompressed .npz (numpy.savez layout). String arrays are
-// written with numpy's fixed-width UTF-32 dtype '<U<width>' so that np.load reads them
-// without allow_pickle.
-func ehtWriteNPZ(path string, entries []ehtEntry) (err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+// ehtCheckFinite returns an error naming the first non-finite value of a (nil: none).
+func ehtCheckFinite(a *datasets.Array) error {
+	if a == nil {
+		return nil
 	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
+	for k, v := range a.Data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("non-finite value %v at flat index %d", v, k)
 		}
-	}()
-	bw := bufio.NewWriter(f)
+	}
+	for k, v := range a.Complex {
+		if cmplx.IsNaN(v) || cmplx.IsInf(v) {
+			return fmt.Errorf("non-finite value %v at flat index %d", v, k)
+		}
+	}
+	return nil
+}
+
+// ehtWriteNPZ writes entries as an uncompressed .npz (numpy.savez layout), atomically (a
+// temporary file renamed into place). String arrays are written with numpy's fixed-width
+// UTF-32 dtype '<U<width>' so that np.load reads them without allow_pickle.
+func ehtWriteNPZ(path string, entries []ehtEntry) error {
+	return atomicfile.WriteFile(path, func(w io.Writer) error { return ehtWriteEntries(path, w, entries) })
+}
+
+func ehtWriteEntries(path string, bw io.Writer, entries []ehtEntry) error {
 	zw := zip.NewWriter(bw)
 	for _, e := range entries {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name + ".npy", Method: zip.Store})
@@ -281,10 +303,7 @@ func ehtWriteNPZ(path string, entries []ehtEntry) (err error) {
 			return fmt.Errorf("%s: %s: %w", path, e.name, err)
 		}
 	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	return bw.Flush()
+	return zw.Close()
 }
 
 // ehtNPYHeader returns a version 1.0 .npy header for dtype and shape, padded to 64 bytes.
@@ -434,7 +453,7 @@ func runEHTChisq(imagePath, obsPath string, fov float64, stdout io.Writer) error
 	need := func(names ...string) error {
 		for _, n := range names {
 			if nums[n] == nil {
-				return fmt.Errorf("%s: missing array %q (not written by `enkg eht observe`?)", obsPath, n)
+				return fmt.Errorf("%s: missing array %q (not written by 'enkg eht observe'?)", obsPath, n)
 			}
 		}
 		return nil
@@ -443,6 +462,12 @@ func runEHTChisq(imagePath, obsPath string, fov float64, stdout io.Writer) error
 		"cphase_min_t1", "cphase_min_t2", "cphase_min_t3", "logcamp_min", "sigmaca_min", "logcamp_min_time",
 		"logcamp_min_t1", "logcamp_min_t2", "logcamp_min_t3", "logcamp_min_t4"); err != nil {
 		return err
+	}
+	// Non-finite data would only show up as a non-finite χ²; name the array instead.
+	for _, n := range []string{"time", "u", "v", "vis", "sigma", "cphase_min", "sigmacp_min", "cphase_min_time", "logcamp_min", "sigmaca_min", "logcamp_min_time"} {
+		if err := ehtCheckFinite(nums[n]); err != nil {
+			return fmt.Errorf("%s: array %q: %w: the observation is damaged or was not written by 'enkg eht observe'", obsPath, n, err)
+		}
 	}
 	stations := strs["stations"]
 	if stations == nil {
@@ -522,7 +547,7 @@ func runEHTChisq(imagePath, obsPath string, fov float64, stdout io.Writer) error
 		}
 		for _, v := range []float64{r.Vis, r.Amp, r.CPhase, r.LogCAmp} {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("image %d: non-finite χ² (a zero model visibility?): %+v", i, r)
+				return fmt.Errorf("image %d: non-finite χ² %+v: the model's visibilities vanish on a closure triangle or quadrangle (a blank image?)", i, r)
 			}
 		}
 		out = append(out, r)

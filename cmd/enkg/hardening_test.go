@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/enkg-go/enkg/datasets"
+	"github.com/enkg-go/enkg/interferometry"
 	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/pde"
 )
@@ -210,5 +211,88 @@ func TestCheckFinite(t *testing.T) {
 	err := checkFinite("x", []int{2, 3, 4}, d)
 	if err == nil || !strings.Contains(err.Error(), "non-finite value -Inf at index [1 2 3] of shape [2 3 4]") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// ehtTestObservation writes a 16×16 ring image and its observation, and returns their paths.
+func ehtTestObservation(t *testing.T, dir string) (img, obs string) {
+	t.Helper()
+	img = filepath.Join(dir, "ring.npy")
+	d := make([]float64, 256)
+	for i := range 16 {
+		for j := range 16 {
+			if r := math.Hypot(float64(i)-7.5, float64(j)-7.5); r > 3 && r < 6 {
+				d[i*16+j] = 0.01
+			}
+		}
+	}
+	if err := datasets.SaveNPY(img, []int{16, 16}, d); err != nil {
+		t.Fatal(err)
+	}
+	obs = filepath.Join(dir, "obs.npz")
+	o := ehtObserveOptions{image: img, fov: 160, array: "eht2017", s: interferometry.DefaultSettings(), out: obs}
+	o.s.ElevMin, o.s.ElevMax = 10, 85
+	if err := runEHTObserve(o, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	return img, obs
+}
+
+// TestEHTHardening: NaN in the observed visibilities was reported as "a zero model
+// visibility?"; --out equal to --image lost the image; `eht chisq --help` printed
+// backticks in a flag's text.
+func TestEHTHardening(t *testing.T) {
+	dir := t.TempDir()
+	img, obs := ehtTestObservation(t, dir)
+	raw, _ := os.ReadFile(img)
+	o := ehtObserveOptions{image: img, fov: 160, array: "eht2017", s: interferometry.DefaultSettings(), out: img}
+	o.s.ElevMin, o.s.ElevMax = 10, 85
+	if err := runEHTObserve(o, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "output is also an input") {
+		t.Errorf("--out = --image: %v", err)
+	}
+	sameBytes(t, img, raw)
+
+	var out bytes.Buffer
+	if err := runEHTChisq(img, obs, 160, &out); err != nil || !strings.Contains(out.String(), `"vis"`) {
+		t.Fatalf("chisq: %v %s", err, out.String())
+	}
+	nums, strs, err := ehtReadNPZ(obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nums["vis"].Complex[3] = complex(math.NaN(), 0)
+	var entries []ehtEntry
+	for k, a := range nums {
+		entries = append(entries, ehtEntry{name: k, a: a})
+	}
+	for k, s := range strs {
+		entries = append(entries, ehtEntry{name: k, strs: s})
+	}
+	bad := filepath.Join(dir, "bad.npz")
+	if err := ehtWriteNPZ(bad, entries); err != nil {
+		t.Fatal(err)
+	}
+	err = runEHTChisq(img, bad, 160, &bytes.Buffer{})
+	if err == nil || strings.Contains(err.Error(), "zero model visibility") || !strings.Contains(err.Error(), `array "vis": non-finite value`) {
+		t.Errorf("NaN in the observed visibilities: %v", err)
+	}
+
+	var help bytes.Buffer
+	rootCmd.SetOut(&help)
+	rootCmd.SetArgs([]string{"eht", "chisq", "--help"})
+	if err := rootCmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(help.String(), "`") || !strings.Contains(help.String(), "--obs string") {
+		t.Errorf("eht chisq --help:\n%s", help.String())
+	}
+	help.Reset()
+	rootCmd.SetArgs([]string{"eht", "--help"})
+	if err := rootCmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	rootCmd.SetOut(nil)
+	if strings.Contains(help.String(), "`") {
+		t.Errorf("eht --help:\n%s", help.String())
 	}
 }
