@@ -666,27 +666,101 @@ func (c *conv2d) backward(ws *workspace, dx, x []float32, h, w int, dy, gp []flo
 }
 
 // paramGrad adds ∂b = Σ_pix ∂y and ∂W = ∂y · im2col(x)ᵀ (x: the conv input, h×w) into gp.
+// It computes ∂Wᵀ (K×cout) = im2col(x) (K×hw) · ∂yᵀ (hw×cout), with im2col(x) packed
+// straight from the image into the GEMM's A panels (packAIm2col).
 func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float32) {
 	hw := h * w
 	if c.b != nil {
 		gb := gp[c.b.off : c.b.off+c.cout]
 		for o := range gb {
-			var s float64
-			for _, v := range dy[o*hw : (o+1)*hw] {
-				s += float64(v)
-			}
-			gb[o] += float32(s)
+			gb[o] += sum32(dy[o*hw : (o+1)*hw])
 		}
 	}
 	K := c.cin * c.k * c.k
 	mk := ws.ar.mark()
-	colT := ws.ar.get(hw * K)
-	im2colT(colT, x, c.cin, h, w, c.k)
-	ap := ws.ar.get(packASize(c.cout, hw))
-	packAStrided(ap, dy, c.cout, hw, hw, 1)
-	ws.src = bSource{in: colT, h: 1, w: K, k: 1, cs: K}
-	ws.gemm(gp[c.w.off:c.w.off+c.cout*K], ap, c.cout, hw, &ws.src, K)
+	ap := ws.ar.get(packASize(K, hw))
+	packAIm2col(ap, x, c.cin, h, w, c.k)
+	dyT := ws.ar.get(hw * c.cout)
+	for o := 0; o < c.cout; o++ {
+		for p, v := range dy[o*hw : (o+1)*hw] {
+			dyT[p*c.cout+o] = v
+		}
+	}
+	dwT := ws.ar.get(K * c.cout)
+	clear(dwT)
+	ws.src = bSource{in: dyT, h: 1, w: c.cout, k: 1, cs: c.cout}
+	ws.gemm(dwT, ap, K, hw, &ws.src, c.cout)
+	gw := gp[c.w.off : c.w.off+c.cout*K]
+	for q := 0; q < K; q++ {
+		row := dwT[q*c.cout : (q+1)*c.cout]
+		for o, v := range row {
+			gw[o*K+q] += v
+		}
+	}
 	ws.ar.release(mk)
+}
+
+// sum32 sums s in float64.
+func sum32(s []float32) float32 {
+	var a, b, c, d float64
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		a += float64(s[i])
+		b += float64(s[i+1])
+		c += float64(s[i+2])
+		d += float64(s[i+3])
+	}
+	for ; i < len(s); i++ {
+		a += float64(s[i])
+	}
+	return float32(a + b + c + d)
+}
+
+// packAIm2col packs the im2col matrix of x (cin×h×w) for a k×k convolution with zero
+// padding k/2 — row q = (ci·k + dy)·k + dx, column pix, value x[ci][y+dy−k/2][x+dx−k/2] —
+// into the panel layout of packA (K = cin·k² rows, h·w columns).
+func packAIm2col(dst, x []float32, cin, h, w, k int) {
+	K := cin * k * k
+	hw := h * w
+	pad := k / 2
+	np := (K + mr - 1) / mr
+	for p := 0; p < np; p++ {
+		pan := dst[p*hw*mr : (p+1)*hw*mr]
+		for r := 0; r < mr; r++ {
+			q := p*mr + r
+			if q >= K {
+				for i := 0; i < hw; i++ {
+					pan[i*mr+r] = 0
+				}
+				continue
+			}
+			ci := q / (k * k)
+			t := q - ci*k*k
+			dy, dx := t/k-pad, t%k-pad
+			plane := x[ci*hw : (ci+1)*hw]
+			for y := 0; y < h; y++ {
+				yy := y + dy
+				o := y * w * mr
+				if yy < 0 || yy >= h {
+					for xx := 0; xx < w; xx++ {
+						pan[o+xx*mr+r] = 0
+					}
+					continue
+				}
+				row := plane[yy*w : yy*w+w]
+				lo, hi := max(0, -dx), min(w, w-dx)
+				for xx := 0; xx < lo; xx++ {
+					pan[o+xx*mr+r] = 0
+				}
+				for xx := lo; xx < hi; xx++ {
+					pan[o+xx*mr+r] = row[xx+dx]
+				}
+				for xx := hi; xx < w; xx++ {
+					pan[o+xx*mr+r] = 0
+				}
+			}
+		}
+	}
 }
 
 // backwardFusedDown is the adjoint of applyFusedDown.
@@ -738,43 +812,6 @@ func (c *conv2d) backwardFusedDown(ws *workspace, dx, x []float32, h, w int, dy,
 		}
 	}
 	ws.ar.release(mk)
-}
-
-// im2colT writes the transposed im2col matrix of x (cin×h×w) for a k×k convolution with
-// zero padding k/2: dst[pix·K + (ci·k + dy)·k + dx] = x[ci][y+dy−k/2][x+dx−k/2], K = cin·k².
-func im2colT(dst, x []float32, cin, h, w, k int) {
-	K := cin * k * k
-	hw := h * w
-	if k == 1 {
-		for ci := 0; ci < cin; ci++ {
-			for p, v := range x[ci*hw : (ci+1)*hw] {
-				dst[p*K+ci] = v
-			}
-		}
-		return
-	}
-	pad := k / 2
-	for y := 0; y < h; y++ {
-		for xx := 0; xx < w; xx++ {
-			row := dst[(y*w+xx)*K : (y*w+xx+1)*K]
-			q := 0
-			for ci := 0; ci < cin; ci++ {
-				plane := x[ci*hw : (ci+1)*hw]
-				for dy := 0; dy < k; dy++ {
-					yy := y + dy - pad
-					for dx := 0; dx < k; dx++ {
-						xs := xx + dx - pad
-						if yy < 0 || yy >= h || xs < 0 || xs >= w {
-							row[q] = 0
-						} else {
-							row[q] = plane[yy*w+xs]
-						}
-						q++
-					}
-				}
-			}
-		}
-	}
 }
 
 // upsampleT is the adjoint of upsample: dx (ch×h×w) += Σ 4f[i,j]·dy[2y+i−p, 2x+j−p].

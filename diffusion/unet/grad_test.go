@@ -238,3 +238,45 @@ func TestDenoiseVJPRows(t *testing.T) {
 		}
 	}
 }
+
+// trainSpec is the network of issue 12's training benchmark: the EDM-layout SongUNet at
+// 64², 1 channel, model_channels 32, channel_mult [1,2,2], one block per level (attention
+// at 16², EDM's default).
+func trainSpec() *Spec {
+	return &Spec{Precond: PrecondSpec{Type: "EDM"}, Network: NetworkSpec{Type: "SongUNet", ImgResolution: 64,
+		InChannels: 1, OutChannels: 1, ModelChannels: 32, ChannelMult: []int{1, 2, 2}, NumBlocks: 1, AttnResolutions: []int{16},
+		ChannelMultEmb: 4, ChannelMultNoise: 1, EmbeddingType: "positional", EncoderType: "standard", DecoderType: "standard", ResampleFilter: []int{1, 1}}}
+}
+
+// BenchmarkTrainStep: one EDM loss + gradient of a batch of 16 64² images (the network of
+// trainSpec); images/s = 16/(ns/op·1e-9). Compare with torchbench/train_bench.py.
+func BenchmarkTrainStep(b *testing.B) {
+	m, err := NewTrainable(trainSpec(), 1, Settings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 16
+	dim := m.Dim()
+	r := rng.New(3)
+	lb := LossBatch{X: make([]float32, batch*dim), Eps: make([]float32, batch*dim), Sigma: make([]float32, batch)}
+	for i := range lb.X {
+		lb.X[i] = float32(0.5 * r.NormFloat64())
+		lb.Eps[i] = float32(r.NormFloat64())
+	}
+	for i := range lb.Sigma {
+		lb.Sigma[i] = float32(math.Exp(-1.2 + 1.2*r.NormFloat64()))
+	}
+	grad := make([]float32, len(m.Network().Params()))
+	ctx := context.Background()
+	if _, err := m.LossGrad(ctx, grad, lb); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.LossGrad(ctx, grad, lb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "img/s")
+}
