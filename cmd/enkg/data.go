@@ -200,6 +200,9 @@ func runDataExport(o dataExportOptions, stderr io.Writer) error {
 	if err := f.ReadMembers(data, o.first, o.count); err != nil {
 		return fmt.Errorf("data export: %w", err)
 	}
+	if err := checkFinite("data export: --out "+o.out, []int{o.count, nx, ny}, data); err != nil {
+		return fmt.Errorf("%w (the dataset holds it)", err)
+	}
 	if err := datasets.SaveNPY(o.out, []int{o.count, nx, ny}, data); err != nil {
 		return fmt.Errorf("data export: %w", err)
 	}

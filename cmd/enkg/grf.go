@@ -173,6 +173,9 @@ func runGRFSample(ctx context.Context, o grfSampleOptions, stderr io.Writer) err
 	if o.n == 1 {
 		shape = shape[1:]
 	}
+	if err := checkFinite("grf sample: --out "+o.out, shape, out); err != nil {
+		return fmt.Errorf("%w (is --sigma too large?)", err)
+	}
 	if err := datasets.SaveNPY(o.out, shape, out); err != nil {
 		return fmt.Errorf("grf sample: writing --out: %w", err)
 	}

@@ -296,3 +296,16 @@ func TestEHTHardening(t *testing.T) {
 		t.Errorf("eht --help:\n%s", help.String())
 	}
 }
+
+// TestGRFSampleNonFinite: an output that overflows is an error and is not written.
+func TestGRFSampleNonFinite(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "w.npy")
+	o := grfSampleOptions{res: 8, alpha: 2.5, tau: 7, sigma: 1e308, length: 6.283185307179586, out: out}
+	err := runGRFSample(context.Background(), o, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "non-finite value") {
+		t.Fatalf("sigma 1e308: err = %v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a non-finite output was written")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -20,13 +21,28 @@ var rootCmd = &cobra.Command{
 where G is a simulator that can only be run forward, using a diffusion model as the prior
 and Ensemble Kalman Diffusion Guidance (EnKG, Zheng et al. 2024) as the solver.
 
-Arrays are read and written as numpy .npy/.npz files (C order, float64 unless noted).`,
+Arrays are read and written as numpy .npy/.npz files (C order, float64 unless noted).
+
+Rules every command follows:
+  - Outputs are written to a temporary file beside the output and renamed into place, so an
+    existing file is replaced whole or not at all (never truncated, never deleted on an
+    error). Directories and special files are refused as outputs, and so is an output that
+    is one of the command's inputs. HDF5 datasets are resumed in place; --overwrite never
+    replaces a file another process has open.
+  - Zero and negative flag values: a flag whose help says what 0 means takes it (--workers 0:
+    all cores, --dt 0: adaptive steps, --count -1: all); any other zero or negative value is
+    an error naming the flag. Integer flags accept integers only.
+  - Memory is estimated before anything large is allocated; past the machine's memory (or
+    ENKG_MAX_MEMORY, e.g. 8G, or GOMEMLIMIT) the command fails naming the size and the
+    estimate. Time steps of the Navier–Stokes solver are capped (10⁷ per solve).
+  - An output with a NaN or an infinity is an error, and nothing is written.
+  - Ctrl-C (SIGINT) or SIGTERM stops a command cleanly; 'enkg data' runs resume.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := rootCmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "enkg:", err)

@@ -173,6 +173,9 @@ func runNSSimulate(ctx context.Context, o nsSimulateOptions, stderr io.Writer) e
 		out, shape = nsSubsample(out, k, nx, ny, o.stride), append([]int(nil), a.Shape...)
 		shape[len(shape)-2], shape[len(shape)-1] = (nx+o.stride-1)/o.stride, (ny+o.stride-1)/o.stride
 	}
+	if err := checkFinite("ns simulate: --out "+o.out, shape, out); err != nil {
+		return err
+	}
 	if err := datasets.SaveNPY(o.out, shape, out); err != nil {
 		return fmt.Errorf("ns simulate: writing --out: %w", err)
 	}
