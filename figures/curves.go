@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/enkg-go/enkg/internal/atomicfile"
 )
 
 // Series is one named curve of a line plot.
@@ -62,15 +63,7 @@ func (l Lines) WritePNG(w io.Writer) error {
 	return err
 }
 
-// Save writes the PNG to path.
+// Save writes the PNG to path, atomically (see SaveField).
 func (l Lines) Save(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := l.WritePNG(f); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
+	return atomicfile.WriteFile(path, l.WritePNG)
 }

@@ -15,7 +15,6 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"os"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
@@ -23,6 +22,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/enkg-go/enkg/internal/atomicfile"
 )
 
 // Colormap maps t ∈ [0, 1] to a colour.
@@ -234,28 +235,14 @@ func (m rangeMap) Alpha() float64              { return 1 }
 func (m rangeMap) SetAlpha(float64)            {}
 func (m rangeMap) Palette(int) palette.Palette { return m.pal }
 
-// SaveField writes the PNG of Field to path.
+// SaveField writes the PNG of Field to path, atomically (a temporary file beside path,
+// renamed into place when complete: an existing file is replaced whole or not at all).
 func SaveField(path string, field []float64, rows, cols int, opt Options) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := Field(f, field, rows, cols, opt); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
+	return atomicfile.WriteFile(path, func(w io.Writer) error { return Field(w, field, rows, cols, opt) })
 }
 
-// SaveImage writes img as PNG to path (for raw one-pixel-per-value renderings).
+// SaveImage writes img as PNG to path (for raw one-pixel-per-value renderings), atomically
+// as SaveField.
 func SaveImage(path string, img image.Image) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.WriteFile(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
