@@ -195,3 +195,22 @@ func TestDataNegativeWorkers(t *testing.T) {
 	}
 	noFile(t, out)
 }
+
+// TestDataInfoHugeFile: a stub file of 10¹² members (left by an out-of-memory run before
+// the fix) crashed data info and data export; now they fail with a memory error.
+func TestDataInfoHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "stub.h5")
+	f, err := h5.Create(p, 1_000_000_000_000, 16, 16, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := runDataInfo(p, "", &bytes.Buffer{}); !errors.Is(err, memlimit.ErrTooLarge) {
+		t.Errorf("data info: %v", err)
+	}
+	err = runDataExport(dataExportOptions{in: p, out: filepath.Join(dir, "x.npy"), count: -1}, &bytes.Buffer{})
+	if !errors.Is(err, memlimit.ErrTooLarge) {
+		t.Errorf("data export: %v", err)
+	}
+}

@@ -53,3 +53,16 @@ func TestLimitDefault(t *testing.T) {
 	}
 	t.Logf("limit %s (%s)", Bytes(float64(lim)), from)
 }
+
+// FuzzParseSize: ParseSize never panics, and accepts only positive sizes.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"1", "8G", "512MiB", "0", "-1", "1e9", "18446744073709551615", "9223372036854775807", "8388608T", " 3 kb "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseSize(s)
+		if err == nil && v <= 0 {
+			t.Fatalf("ParseSize(%q) = %d without an error", s, v)
+		}
+	})
+}
