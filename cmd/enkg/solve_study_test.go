@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/enkg-go/enkg/guidance"
+	"github.com/enkg-go/enkg/problem"
+)
+
+// nsStudyMethod is one row of the Navier–Stokes comparison: a config and its overrides.
+type nsStudyMethod struct {
+	name   string
+	config string // configs/ file
+	sets   []string
+	noisy  bool // only at σ > 0
+}
+
+// nsStudyMethods are the rows of the paper's Navier–Stokes table at 64² (README).
+func nsStudyMethods(data string, train int) []nsStudyMethod {
+	gauss := []string{"prior.data=" + data, "prior.train=" + strconv.Itoa(train),
+		fmt.Sprintf("prior.file=%s", strings.TrimSuffix(data, filepath.Ext(data))+fmt.Sprintf("-spectral-%d.npz", train))}
+	return []nsStudyMethod{
+		{name: "EnKG (neural)", config: "navier-stokes-neural.yaml"},
+		{name: "EnKG (neural, discrepancy τ=1)", config: "navier-stokes-neural.yaml", sets: []string{"algorithm.enkg.discrepancy=1"}, noisy: true},
+		// EKI's initial ensemble: samples of the fitted Gaussian prior (the published EKI starts
+		// from GRF samples); equal_budget: the EnKG settings' J and forward budget.
+		{name: "EKI", config: "navier-stokes-gaussian.yaml", sets: append([]string{"algorithm.name=eki"}, gauss...)},
+		{name: "EKI (discrepancy τ=1)", config: "navier-stokes-gaussian.yaml", sets: append([]string{"algorithm.name=eki", "algorithm.eki.discrepancy=1"}, gauss...), noisy: true},
+		{name: "DPG (neural)", config: "navier-stokes-neural.yaml", sets: []string{"algorithm.name=dpg"}},
+		{name: "SCG (neural)", config: "navier-stokes-neural.yaml", sets: []string{"algorithm.name=scg"}},
+		{name: "forward GSG (neural)", config: "navier-stokes-neural.yaml", sets: []string{"algorithm.name=forward-gsg"}},
+		{name: "central GSG (neural)", config: "navier-stokes-neural.yaml", sets: []string{"algorithm.name=central-gsg"}},
+		{name: "EnKG (Gaussian)", config: "navier-stokes-gaussian.yaml", sets: gauss},
+		{name: "prior mean", config: "navier-stokes-gaussian.yaml", sets: gauss},
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// TestNSStudy is the paper's Navier–Stokes comparison at 64² on held-out truths (fields
+// 0 … T−1 of `enkg data ns --seed 1000`, never used for training) at noise σ = 0, 1, 2
+// (vorticity units): scripts/ns-study.sh runs it. Every solve is saved under
+// $ENKG_NS_OUT/sigma<σ>/<method>/truth<i>/ and skipped when its metrics.json is complete, so
+// an interrupted study resumes. It writes $ENKG_NS_OUT/table.md: rel. L2 mean ± std over the
+// truths, forward and denoiser evaluations, wall time, and on how many truths EnKG (neural)
+// beats EKI. Settings: ENKG_NS_TRUTHS (10), ENKG_NS_SIGMAS ("0,1,2"), ENKG_NS_METHODS (a
+// comma-separated subset of the row names, default all), ENKG_NS_DATA (training set for the
+// Gaussian prior, data/ns64-train.h5; an .npy stack works too), ENKG_NS_TRAIN (fields it is
+// fitted to, 1000), ENKG_NS_SETS (";"-separated overrides for every row, e.g.
+// "algorithm.enkg.members=32" for a smoke test).
+func TestNSStudy(t *testing.T) {
+	if os.Getenv("ENKG_NS_STUDY") == "" {
+		t.Skip("the Navier–Stokes study runs for hours on 2 cores; scripts/ns-study.sh sets ENKG_NS_STUDY=1")
+	}
+	ctx := context.Background()
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	out := os.Getenv("ENKG_NS_OUT")
+	if out == "" {
+		out = filepath.Join(root, "out", "ns-study")
+	}
+	data := os.Getenv("ENKG_NS_DATA")
+	if data == "" {
+		data = filepath.Join(root, "data", "ns64-train.h5")
+	}
+	nTruth := envInt("ENKG_NS_TRUTHS", 10)
+	var sigmas []float64
+	for _, s := range strings.Split(envOr("ENKG_NS_SIGMAS", "0,1,2"), ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigmas = append(sigmas, v)
+	}
+	want := map[string]bool{}
+	for _, m := range strings.Split(os.Getenv("ENKG_NS_METHODS"), ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			want[m] = true
+		}
+	}
+	methods := nsStudyMethods(data, envInt("ENKG_NS_TRAIN", 1000))
+	type cell struct {
+		rel, fwd, den, wall []float64
+	}
+	results := map[string]map[float64]*cell{}
+	var order []string
+	for _, sigma := range sigmas {
+		for _, m := range methods {
+			if (len(want) > 0 && !want[m.name]) || (m.noisy && sigma == 0) {
+				continue
+			}
+			if results[m.name] == nil {
+				results[m.name] = map[float64]*cell{}
+				order = append(order, m.name)
+			}
+			c := &cell{}
+			results[m.name][sigma] = c
+			for i := 0; i < nTruth; i++ {
+				dir := filepath.Join(out, fmt.Sprintf("sigma%g", sigma), key(m.name), fmt.Sprintf("truth%d", i))
+				sum, err := nsStudyRun(ctx, t, root, m, sigma, i, dir)
+				if err != nil {
+					t.Fatalf("%s σ=%g truth %d: %v", m.name, sigma, i, err)
+				}
+				c.rel = append(c.rel, sum.Metrics["rel_l2"])
+				c.fwd = append(c.fwd, float64(sum.Counts.Forward))
+				c.den = append(c.den, float64(sum.Counts.Denoiser))
+				c.wall = append(c.wall, sum.WallSec)
+				t.Logf("%-32s σ=%g truth %d: rel L2 %.4f, %d forward, %d denoiser, %.1fs", m.name, sigma, i, sum.Metrics["rel_l2"], sum.Counts.Forward, sum.Counts.Denoiser, sum.WallSec)
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Navier–Stokes 64², Re = 200, T = 1, every 2nd point observed; %d held-out truths (fields 0–%d of `enkg data ns --seed 1000`, spun up 5 time units); rel. L2 of the ensemble mean in vorticity units, mean ± std over the truths; evaluations and wall time per solve (mean). Produced by scripts/ns-study.sh (cmd/enkg TestNSStudy).\n\n", nTruth, nTruth-1)
+	fmt.Fprintln(&b, "| σ | method | rel. L2 | forward evals | denoiser evals | wall [s] |")
+	fmt.Fprintln(&b, "|---|---|---|---|---|---|")
+	for _, sigma := range sigmas {
+		for _, name := range order {
+			c := results[name][sigma]
+			if c == nil {
+				continue
+			}
+			ms := meanStd(c.rel)
+			fmt.Fprintf(&b, "| %g | %s | %.3f ± %.3f | %.0f | %.0f | %.1f |\n", sigma, name, ms[0], ms[1], meanStd(c.fwd)[0], meanStd(c.den)[0], meanStd(c.wall)[0])
+		}
+	}
+	for _, sigma := range sigmas {
+		e, k := results["EnKG (neural)"][sigma], results["EKI"][sigma]
+		if e == nil || k == nil {
+			continue
+		}
+		wins := 0
+		for i := range e.rel {
+			if e.rel[i] < k.rel[i] {
+				wins++
+			}
+		}
+		fmt.Fprintf(&b, "\nσ = %g: EnKG (neural) beats EKI on %d of %d truths.", sigma, wins, len(e.rel))
+	}
+	b.WriteString("\n")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "table.md"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s\nwritten to %s", b.String(), filepath.Join(out, "table.md"))
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func key(name string) string {
+	r := strings.NewReplacer(" ", "-", "(", "", ")", "", ",", "", "=", "", "τ", "tau")
+	return strings.ToLower(r.Replace(name))
+}
+
+// nsStudyRun solves one (method, σ, truth) or reads its saved summary.
+func nsStudyRun(ctx context.Context, t *testing.T, root string, m nsStudyMethod, sigma float64, truth int, dir string) (guidance.Summary, error) {
+	var sum guidance.Summary
+	if b, err := os.ReadFile(filepath.Join(dir, "metrics.json")); err == nil {
+		if json.Unmarshal(b, &sum) == nil && sum.Complete {
+			return sum, nil
+		}
+	}
+	sets := append([]string{fmt.Sprintf("problem.noise=%g", sigma), fmt.Sprintf("truth.index=%d", truth), "truth.seed=1000"}, m.sets...)
+	for _, s := range strings.Split(os.Getenv("ENKG_NS_SETS"), ";") {
+		if s = strings.TrimSpace(s); s != "" {
+			sets = append(sets, s)
+		}
+	}
+	cfg, err := problem.Load(filepath.Join(root, "configs", m.config), sets)
+	if err != nil {
+		return sum, err
+	}
+	// Paths in the configs are relative to the repository root.
+	for _, p := range []*string{&cfg.Prior.Weights, &cfg.Prior.Config, &cfg.Prior.Data, &cfg.Prior.File} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(root, *p)
+		}
+	}
+	p, err := problem.Build(ctx, cfg)
+	if err != nil {
+		return sum, err
+	}
+	var res *guidance.Result
+	if m.name == "prior mean" {
+		t0 := time.Now()
+		if res, err = p.PriorMean(ctx); err != nil {
+			return sum, err
+		}
+		res.Wall = time.Since(t0)
+	} else {
+		meth, err := cfg.Method()
+		if err != nil {
+			return sum, err
+		}
+		if res, err = p.Run(ctx, meth, guidance.Options{Workers: cfg.Workers}); err != nil {
+			return sum, err
+		}
+	}
+	if err := p.Save(dir, res, true); err != nil {
+		return sum, err
+	}
+	sum = res.Summary()
+	return sum, nil
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The paper's Navier–Stokes comparison at 64² on held-out truths (README table): EnKG with the
+# neural prior priors/ns64, EKI, DPG, SCG, forward/central GSG (neural prior), EnKG with a
+# Gaussian prior fitted to the training set, the prior mean; σ = 0, 1, 2; a noise-aware row
+# (discrepancy τ = 1) for EnKG and EKI at σ > 0. Resumable: rerun to continue. Writes
+# out/ns-study/table.md (and every solve's outputs under out/ns-study/).
+#
+#   scripts/ns-study.sh                                   # 10 truths, σ = 0,1,2, every method
+#   ENKG_NS_TRUTHS=3 ENKG_NS_SIGMAS=0 scripts/ns-study.sh # a quick look
+#   ENKG_NS_METHODS="EnKG (neural),EKI,prior mean" scripts/ns-study.sh
+#
+# Needs priors/ns64/{weights.npz,config.json} and the training set data/ns64-train.h5
+# (ENKG_NS_DATA; `enkg data ns --res 64 --spinup 5 --re 200 --seed 0`) for the Gaussian prior.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HDF5_CFLAGS=$(pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
+HDF5_LDFLAGS=$(pkg-config --libs-only-L hdf5 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial)
+export CGO_ENABLED=1 CGO_CFLAGS="${CGO_CFLAGS:-} $HDF5_CFLAGS" CGO_LDFLAGS="${CGO_LDFLAGS:-} $HDF5_LDFLAGS"
+for f in priors/ns64/weights.npz priors/ns64/config.json; do
+  [[ -f $f ]] || { echo "ns-study: $f is missing (the trained 64² prior)" >&2; exit 1; }
+done
+export ENKG_NS_STUDY=1 ENKG_NS_OUT="${ENKG_NS_OUT:-$PWD/out/ns-study}"
+go test ./cmd/enkg -run '^TestNSStudy$' -count=1 -timeout 0 -v
+echo "table: $ENKG_NS_OUT/table.md"
