@@ -292,7 +292,7 @@ func open(path, name string, write bool) (*File, error) {
 	if err != nil {
 		msg := lastError()
 		if strings.Contains(msg, "lock") || atomicfile.Locked(path) {
-			return nil, fmt.Errorf("h5: %s: %w: another process (an 'enkg data' run, h5py, …) has it open; wait for it to finish", path, ErrLocked)
+			return nil, fmt.Errorf("h5: %s: %w, e.g. an 'enkg data' run writing it or h5py: wait for it to finish", path, ErrLocked)
 		}
 		return nil, fmt.Errorf("h5: %s: opening file: %s (%w)", path, msg, ErrFormat)
 	}
