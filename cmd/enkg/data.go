@@ -93,7 +93,7 @@ Read it in Python with:  h5py.File("ns.h5")["fields"][i]`,
 	f.BoolVar(&o.float32, "float32", false, "store float32 (half the size)")
 	f.IntVar(&o.deflate, "deflate", 0, "shuffle+deflate compression level 1–9 (0: none; turbulent fields compress little)")
 	f.BoolVar(&o.checksum, "checksum", true, "Fletcher-32 checksum per member, so corruption is detected on read")
-	f.BoolVar(&o.overwrite, "overwrite", false, "replace an existing --out instead of resuming it")
+	f.BoolVar(&o.overwrite, "overwrite", false, "replace an existing --out instead of resuming it (never a file another process has open)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	dataCmd.AddCommand(ns)
 

@@ -24,6 +24,13 @@
 // settings, seeds, toolkit version): SetAttr and Attr take string, float64, int64 and
 // []float64 values; h5py sees them in f["fields"].attrs as str, float, int and arrays.
 //
+// Create builds a new file under a temporary name beside its path and links it into place
+// only when its datasets and attributes are written and synced, so a file at the path is
+// never truncated: without Settings.Overwrite a file that appeared meanwhile (another first
+// writer) is left alone (fs.ErrExist), and with it a file that another process holds open
+// (libhdf5 locks files with flock(2)) is not replaced (ErrLocked). Opening a file that
+// another process holds is reported as ErrLocked, not as a bad dataset.
+//
 // All calls into libhdf5 are serialised by a package lock; a File may be shared by
 // goroutines (writes from a worker pool are serialised). Generate computes the pending
 // members of a file on a worker pool and writes them as they finish.
