@@ -18,9 +18,12 @@
 // the model sees data of standard deviation σ_d as EDM assumes, and the trained network
 // takes and returns physical units (σ too) through unet.Spec.Normalization.
 //
-// Augmentation. Only exact symmetries of the data: Settings.Shifts draws a random periodic
-// shift of each image (exact on the torus; rotations and flips are not symmetries of
-// Kolmogorov-forced flow, so none are applied).
+// Augmentation. Only exact symmetries of the data: Settings.ShiftRows and ShiftCols draw a
+// random periodic shift of each image by a multiple of that many rows or columns (exact on
+// a torus for a statistically homogeneous direction). For Kolmogorov-forced flow,
+// f = −4cos(4y), the fields ('enkg data ns': (N, nx, ny), y along columns) are homogeneous
+// in x (any row shift) but only invariant under y-shifts by multiples of a quarter of the
+// domain (ny/4 columns), and rotations and flips are not symmetries: none are applied.
 //
 // Reproducibility. Every random draw of step k (image indices, shifts, σ, ε) comes from
 // rng.Stream(Seed, k), and unet.Model.LossGrad does not depend on the number of workers,
@@ -95,11 +98,12 @@ type Settings struct {
 	Steps        int     // optimiser steps [20000]
 	Batch        int     // images per step [16]
 	LR           float64 // Adam learning rate [2e-4]
-	WarmupImages int     // learning-rate warm-up, in images [10000]
+	WarmupImages int     // learning-rate warm-up, in images (negative: none) [10000]
 	EMAHalfLife  float64 // EMA half-life, in images [20000]
 	EMARampup    float64 // EMA half-life ramp-up ratio (h ≤ ratio·images seen; negative: none) [0.05]
 	PMean, PStd  float64 // log-normal σ distribution [−1.2, 1.2]; PStd must be > 0
-	Shifts       bool    // random periodic shifts (exact symmetry of data on a torus)
+	ShiftRows    int     // random periodic row shifts by multiples of ShiftRows (0: none); must divide H
+	ShiftCols    int     // random periodic column shifts by multiples of ShiftCols (0: none); must divide W
 	Seed         uint64  // seed of every random draw (rng.Stream(Seed, step))
 	// ValSigmas are the noise levels (physical units) of the validation loss buckets
 	// [σ_d·std·{0.02, 0.1, 0.25, 0.5, 1, 2, 4, 10}, i.e. multiples of the data's std].
@@ -147,12 +151,12 @@ func (s Settings) withDefaults() (Settings, error) {
 		return s, fmt.Errorf("train: Batch %d < 0", s.Batch)
 	case !(s.LR > 0) || math.IsInf(s.LR, 0):
 		return s, fmt.Errorf("train: learning rate %v must be finite and > 0", s.LR)
-	case s.WarmupImages < 0:
-		return s, fmt.Errorf("train: WarmupImages %d < 0", s.WarmupImages)
 	case !(s.EMAHalfLife > 0) || math.IsInf(s.EMAHalfLife, 0):
 		return s, fmt.Errorf("train: EMAHalfLife %v must be finite and > 0", s.EMAHalfLife)
 	case !(s.PStd > 0) || math.IsNaN(s.PMean) || math.IsInf(s.PMean, 0) || math.IsInf(s.PStd, 0):
 		return s, fmt.Errorf("train: σ distribution P_mean %v, P_std %v: need finite values and P_std > 0", s.PMean, s.PStd)
+	case s.ShiftRows < 0 || s.ShiftCols < 0:
+		return s, fmt.Errorf("train: shift granularities %d, %d must be ≥ 0", s.ShiftRows, s.ShiftCols)
 	case s.ValImages < 0:
 		return s, fmt.Errorf("train: ValImages %d < 0", s.ValImages)
 	}
@@ -220,6 +224,9 @@ func New(model *unet.Model, data, val *Data, s Settings) (*Trainer, error) {
 			return nil, fmt.Errorf("train: validation images are %d×%d×%d, training images %d×%d×%d", val.C, val.H, val.W, data.C, data.H, data.W)
 		}
 	}
+	if (s.ShiftRows > 0 && data.H%s.ShiftRows != 0) || (s.ShiftCols > 0 && data.W%s.ShiftCols != 0) {
+		return nil, fmt.Errorf("train: shifts by multiples of %d rows and %d columns do not divide %d×%d images", s.ShiftRows, s.ShiftCols, data.H, data.W)
+	}
 	t := &Trainer{Model: model, data: data, val: val, s: s, norm: spec.Normalization, sigmaD: spec.Precond.SigmaData}
 	if t.norm.Std == 0 {
 		t.norm.Std = 1
@@ -261,8 +268,11 @@ func (t *Trainer) fillBatch(k int) {
 	for b := 0; b < t.s.Batch; b++ {
 		idx := r.IntN(d.N)
 		sy, sx := 0, 0
-		if t.s.Shifts {
-			sy, sx = r.IntN(d.H), r.IntN(d.W)
+		if t.s.ShiftRows > 0 {
+			sy = t.s.ShiftRows * r.IntN(d.H/t.s.ShiftRows)
+		}
+		if t.s.ShiftCols > 0 {
+			sx = t.s.ShiftCols * r.IntN(d.W/t.s.ShiftCols)
 		}
 		src := t.xm[idx*dim : (idx+1)*dim]
 		dst := t.batch.X[b*dim : (b+1)*dim]
@@ -331,7 +341,10 @@ func (t *Trainer) doStep(ctx context.Context) (Status, error) {
 		return Status{}, fmt.Errorf("train: step %d: the loss is %v (diverged; lower the learning rate)", k, mean)
 	}
 	images := float64((k + 1) * t.s.Batch)
-	lr := t.s.LR * math.Min(1, images/math.Max(float64(t.s.WarmupImages), 1e-8))
+	lr := t.s.LR
+	if t.s.WarmupImages > 0 {
+		lr *= math.Min(1, images/float64(t.s.WarmupImages))
+	}
 	const b1, b2, eps = 0.9, 0.999, 1e-8
 	c1 := 1 - math.Pow(b1, float64(k+1))
 	c2 := 1 - math.Pow(b2, float64(k+1))

@@ -80,7 +80,7 @@ func TestNormalize(t *testing.T) {
 // must beat the trivial denoiser D = x at σ = data std.
 func TestLossFalls(t *testing.T) {
 	data := waves(64, 2)
-	tr := newTrainer(t, data, Settings{Steps: 150, Batch: 8, LR: 2e-3, WarmupImages: 80, EMAHalfLife: 40, Shifts: true}, 0)
+	tr := newTrainer(t, data, Settings{Steps: 150, Batch: 8, LR: 2e-3, WarmupImages: 80, EMAHalfLife: 40, ShiftRows: 1, ShiftCols: 1}, 0)
 	ctx := context.Background()
 	before, err := tr.Validate(ctx)
 	if err != nil {
@@ -111,7 +111,7 @@ func TestLossFalls(t *testing.T) {
 // checkpoint.
 func TestResumeAndWorkers(t *testing.T) {
 	data := waves(32, 3)
-	s := Settings{Steps: 6, Batch: 4, LR: 1e-3, WarmupImages: 8, Shifts: true, Seed: 5}
+	s := Settings{Steps: 6, Batch: 4, LR: 1e-3, WarmupImages: 8, ShiftRows: 1, ShiftCols: 1, Seed: 5}
 	ctx := context.Background()
 	a := newTrainer(t, data, s, 1)
 	if err := a.Run(ctx, nil, 0); err != nil {
@@ -133,7 +133,7 @@ func TestResumeAndWorkers(t *testing.T) {
 	same("1 vs 2 workers EMA", a.EMA(), b.EMA())
 
 	path := filepath.Join(t.TempDir(), "ck.npz")
-	c := newTrainer(t, data, Settings{Steps: 6, Batch: 4, LR: 1e-3, WarmupImages: 8, Shifts: true, Seed: 5}, 2)
+	c := newTrainer(t, data, Settings{Steps: 6, Batch: 4, LR: 1e-3, WarmupImages: 8, ShiftRows: 1, ShiftCols: 1, Seed: 5}, 2)
 	for c.Step() < 3 {
 		if _, err := c.doStep(ctx); err != nil {
 			t.Fatal(err)
@@ -155,7 +155,7 @@ func TestResumeAndWorkers(t *testing.T) {
 	same("resumed params", a.Model.Network().Params(), d.Model.Network().Params())
 	same("resumed EMA", a.EMA(), d.EMA())
 
-	e := newTrainer(t, data, Settings{Steps: 6, Batch: 4, LR: 2e-3, WarmupImages: 8, Shifts: true, Seed: 5}, 2)
+	e := newTrainer(t, data, Settings{Steps: 6, Batch: 4, LR: 2e-3, WarmupImages: 8, ShiftRows: 1, ShiftCols: 1, Seed: 5}, 2)
 	if err := e.LoadCheckpoint(path); err == nil {
 		t.Fatal("a checkpoint of other settings was accepted")
 	}
