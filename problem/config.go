@@ -34,6 +34,14 @@ type Config struct {
 	// Workers is the number of goroutines (0: all cores); results do not depend on it.
 	Workers int   `yaml:"workers"`
 	Image   Image `yaml:"image"` // problem.kind image
+
+	given *given // Assemble: pieces built elsewhere
+}
+
+// given holds what Assemble takes instead of building it.
+type given struct {
+	prior      *Prior
+	truth, obs []float64
 }
 
 // Settings describe the forward model and the measurement noise.

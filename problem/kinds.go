@@ -69,6 +69,69 @@ func (o Stride) Indices() []int {
 	return idx
 }
 
+// nativeFactory returns the forward model of the gridded kinds on physical fields and the
+// observation side.
+func nativeFactory(c Config) (operator.Factory, int, error) {
+	n, s := c.Problem.Size, c.Problem.Stride
+	m := (n + s - 1) / s
+	switch c.Problem.Kind {
+	case "linear-gaussian":
+		op := Stride{N: n, S: s}
+		return func() (operator.Operator, error) { return op, nil }, m, nil
+	case "navier-stokes":
+		if !(c.Problem.Re > 0) || math.IsInf(c.Problem.Re, 0) || !(c.Problem.T > 0) || math.IsInf(c.Problem.T, 0) {
+			return nil, 0, fmt.Errorf("%w: problem.re %v and problem.t %v must be finite and > 0", ErrConfig, c.Problem.Re, c.Problem.T)
+		}
+		f, err := pde.OperatorFactory(nsSettings(c, 1))
+		if err != nil {
+			return nil, 0, fmt.Errorf("problem: %w", err)
+		}
+		return f, m, nil
+	}
+	return nil, 0, fmt.Errorf("%w: no native forward model for %s", ErrConfig, c.Problem.Kind)
+}
+
+// nsSettings are the Navier–Stokes operator settings with the input scale.
+func nsSettings(c Config, scale float64) pde.OperatorSettings {
+	sol := pde.DefaultSettings()
+	sol.Re = c.Problem.Re
+	return pde.OperatorSettings{Nx: c.Problem.Size, Ny: c.Problem.Size, Scale: scale, T: c.Problem.T, Stride: c.Problem.Stride, Solver: &sol}
+}
+
+// priorFor returns the given prior (Assemble) or builds it.
+func priorFor(ctx context.Context, c Config, n int) (*Prior, error) {
+	if c.given != nil && c.given.prior != nil {
+		if d := c.given.prior.Denoiser.Dim(); d != n*n {
+			return nil, fmt.Errorf("prior: dimension %d, fields are %d×%d: %w", d, n, n, operator.ErrDim)
+		}
+		return c.given.prior, nil
+	}
+	pr, err := buildPrior(ctx, c, n, n)
+	if err != nil {
+		return nil, fmt.Errorf("prior: %w", err)
+	}
+	return pr, nil
+}
+
+// givenData applies Assemble's truth and observation.
+func (p *Problem) givenData(c Config) (bool, error) {
+	if c.given == nil || c.given.truth == nil {
+		return false, nil
+	}
+	if len(c.given.truth) != len(p.Truth) && p.Truth != nil || len(c.given.truth) != p.Shape[0]*p.Shape[1] {
+		return false, fmt.Errorf("problem: given truth has %d values: %w", len(c.given.truth), operator.ErrDim)
+	}
+	p.Truth = c.given.truth
+	if c.given.obs != nil {
+		if len(c.given.obs) != p.ObsShape[0]*p.ObsShape[1] {
+			return false, fmt.Errorf("problem: given observation has %d values: %w", len(c.given.obs), operator.ErrDim)
+		}
+		p.Observation = c.given.obs
+		return true, nil
+	}
+	return false, nil
+}
+
 // priorTruth draws the truth from the prior (a stream of its own, never an ensemble
 // member's) in physical units.
 func priorTruth(ctx context.Context, pr *Prior, seed uint64) ([]float64, error) {
@@ -106,18 +169,23 @@ func gridTruth(ctx context.Context, c Config, pr *Prior, n int, def string, sim 
 // buildLinear: y = x[::s, ::s] + noise, the exact posterior mean for Gaussian priors.
 func buildLinear(ctx context.Context, c Config) (*Problem, error) {
 	n, s := c.Problem.Size, c.Problem.Stride
-	pr, err := buildPrior(ctx, c, n, n)
+	pr, err := priorFor(ctx, c, n)
 	if err != nil {
-		return nil, fmt.Errorf("prior: %w", err)
+		return nil, err
 	}
 	op := Stride{N: n, S: s}
 	m := op.m()
 	p := &Problem{Shape: []int{n, n}, ObsShape: []int{m, m}, Prior: pr, Metrics: map[string]guidance.Metric{}}
-	if p.Truth, err = gridTruth(ctx, c, pr, n, "prior", nil); err != nil {
+	haveY := false
+	if c.given != nil && c.given.truth != nil {
+		if haveY, err = p.givenData(c); err != nil {
+			return nil, err
+		}
+	} else if p.Truth, err = gridTruth(ctx, c, pr, n, "prior", nil); err != nil {
 		return nil, err
 	}
 	native := func() (operator.Operator, error) { return op, nil }
-	if p.Truth != nil || c.Observation.File != "" {
+	if !haveY && (p.Truth != nil || c.Observation.File != "") {
 		if err := p.observe(ctx, c, native, diffusion.Affine{}, c.Truth.Seed, c.Truth.Index); err != nil {
 			return nil, err
 		}
@@ -164,29 +232,31 @@ func buildNavierStokes(ctx context.Context, c Config) (*Problem, error) {
 	if !(pr0.Re > 0) || math.IsInf(pr0.Re, 0) || !(pr0.T > 0) || math.IsInf(pr0.T, 0) {
 		return nil, fmt.Errorf("%w: problem.re %v and problem.t %v must be finite and > 0", ErrConfig, pr0.Re, pr0.T)
 	}
-	pr, err := buildPrior(ctx, c, n, n)
+	pr, err := priorFor(ctx, c, n)
 	if err != nil {
-		return nil, fmt.Errorf("prior: %w", err)
+		return nil, err
 	}
-	sol := pde.DefaultSettings()
-	sol.Re = pr0.Re
 	// The native operator takes vorticity (Scale 1); the prior's normalisation is composed in.
-	nat := pde.OperatorSettings{Nx: n, Ny: n, Scale: 1, T: pr0.T, Stride: s, Solver: &sol}
-	native, err := pde.OperatorFactory(nat)
+	native, _, err := nativeFactory(c)
 	if err != nil {
-		return nil, fmt.Errorf("problem: %w", err)
+		return nil, err
 	}
 	forward := normalisedFactory(native, pr.Norm)
 	if pr.Norm.Shift == 0 && pr.Norm.Scale > 0 { // the operator scales itself: no wrapper
-		ns := nat
-		ns.Scale = pr.Norm.Scale
-		if forward, err = pde.OperatorFactory(ns); err != nil {
+		if forward, err = pde.OperatorFactory(nsSettings(c, pr.Norm.Scale)); err != nil {
 			return nil, fmt.Errorf("problem: %w", err)
 		}
 	}
 	m := (n + s - 1) / s
 	p := &Problem{Shape: []int{n, n}, ObsShape: []int{m, m}, Prior: pr, Metrics: map[string]guidance.Metric{}}
 	src := c.truthSource("prior")
+	haveY := false
+	if c.given != nil && c.given.truth != nil {
+		src = "given"
+		if haveY, err = p.givenData(c); err != nil {
+			return nil, err
+		}
+	}
 	if src == "simulated" {
 		if c.Truth.Seed > MaxSeed {
 			return nil, fmt.Errorf("%w: truth.seed %d exceeds 2⁶³ − 1", ErrConfig, c.Truth.Seed)
@@ -195,13 +265,15 @@ func buildNavierStokes(ctx context.Context, c Config) (*Problem, error) {
 			return nil, err
 		}
 	}
-	p.Truth, err = gridTruth(ctx, c, pr, n, "prior", func() ([]float64, error) {
-		return SimulatedTruth(ctx, n, pr0.Re, c.Truth.Spinup, c.Truth.Seed, c.Truth.Index)
-	})
-	if err != nil {
-		return nil, err
+	if src != "given" {
+		p.Truth, err = gridTruth(ctx, c, pr, n, "prior", func() ([]float64, error) {
+			return SimulatedTruth(ctx, n, pr0.Re, c.Truth.Spinup, c.Truth.Seed, c.Truth.Index)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	if p.Truth != nil || c.Observation.File != "" {
+	if !haveY && (p.Truth != nil || c.Observation.File != "") {
 		if err := p.observe(ctx, c, native, diffusion.Affine{}, c.Truth.Seed, c.Truth.Index); err != nil {
 			return nil, err
 		}

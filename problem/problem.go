@@ -67,6 +67,7 @@ func Build(ctx context.Context, c Config) (*Problem, error) {
 		return nil, err
 	}
 	p.Config = c
+	p.Config.given = nil
 	p.Inputs = append(p.Inputs, p.Prior.Inputs...)
 	for _, f := range []string{c.Truth.File, c.Observation.File} {
 		if f != "" {
@@ -74,6 +75,45 @@ func Build(ctx context.Context, c Config) (*Problem, error) {
 		}
 	}
 	return p, nil
+}
+
+// Assemble is Build with a prior built elsewhere (say, loaded once for many solves) and,
+// optionally, the truth and the observation (physical units; nil: as Build makes them):
+// navier-stokes and linear-gaussian.
+func Assemble(ctx context.Context, c Config, pr *Prior, truth, y []float64) (*Problem, error) {
+	if pr == nil || pr.Denoiser == nil {
+		return nil, fmt.Errorf("%w: Assemble needs a prior", ErrConfig)
+	}
+	switch c.Problem.Kind {
+	case "navier-stokes", "linear-gaussian":
+	default:
+		return nil, fmt.Errorf("%w: Assemble supports navier-stokes and linear-gaussian, not %s", ErrConfig, c.Problem.Kind)
+	}
+	c.given = &given{prior: pr, truth: truth, obs: y}
+	return Build(ctx, c)
+}
+
+// Observe returns y = G(truth) + noise·ε for a physical truth as Build draws it (ε from
+// NoiseSeed(truth.seed, truth.index)): navier-stokes and linear-gaussian.
+func Observe(ctx context.Context, c Config, truth []float64) ([]float64, error) {
+	if err := checkCommon(c); err != nil {
+		return nil, err
+	}
+	native, _, err := nativeFactory(c)
+	if err != nil {
+		return nil, err
+	}
+	n := c.Problem.Size
+	if len(truth) != n*n {
+		return nil, fmt.Errorf("problem: truth has %d values, want %d×%d: %w", len(truth), n, n, operator.ErrDim)
+	}
+	p := &Problem{Truth: truth}
+	cc := c
+	cc.Observation.File = ""
+	if err := p.observe(ctx, cc, native, diffusion.Affine{}, c.Truth.Seed, c.Truth.Index); err != nil {
+		return nil, err
+	}
+	return p.Observation, nil
 }
 
 // MaxMemory bounds the estimated memory of a solve (bytes): a larger problem.size or

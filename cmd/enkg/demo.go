@@ -136,12 +136,13 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	if err := demoCheckFlags(o.s); err != nil {
 		return err
 	}
+	if o.s.TruthSeed == o.dataSeed {
+		return fmt.Errorf("demo: --truth-seed %d equals --data-seed: the truth would be a training field", o.s.TruthSeed)
+	}
+	o.s.DataSeed = o.dataSeed
 	s, err := o.s.Resolve()
 	if err != nil {
 		return err
-	}
-	if s.TruthSeed == o.dataSeed {
-		return fmt.Errorf("demo: --truth-seed %d equals --data-seed: the truth would be a training field", s.TruthSeed)
 	}
 	if err := os.MkdirAll(o.data, 0o755); err != nil {
 		return fmt.Errorf("demo: %w", err)
