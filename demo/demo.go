@@ -126,6 +126,12 @@ type Settings struct {
 	// DataSeed is the seed of the training set (`enkg data ns --seed DataSeed`) [0].
 	DataSeed uint64 `json:"data_seed"`
 	Workers  int    `json:"workers"` // goroutines (0: GOMAXPROCS); results do not depend on it
+
+	// NeuralWeights and NeuralConfig, when set, are an EDM U-Net prior (problem.LoadUNet,
+	// e.g. priors/ns64/weights.npz and config.json): Run then adds the row "EnKG (neural)",
+	// EnKG with the same settings and the neural prior, first in the table.
+	NeuralWeights string `json:"neural_weights,omitempty"`
+	NeuralConfig  string `json:"neural_config,omitempty"`
 }
 
 // DefaultSettings returns the demo defaults: 64², Re = 200, spin-up 5, T = 1, every 2nd
@@ -331,6 +337,26 @@ func Run(ctx context.Context, s Settings, prior interface {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	rep := &Report{Settings: s, Truth: truth, Observation: y}
+	if s.NeuralWeights != "" || s.NeuralConfig != "" {
+		np, err := problem.LoadUNet(s.NeuralWeights, s.NeuralConfig, d, s.Workers)
+		if err != nil {
+			return nil, fmt.Errorf("demo: neural prior: %w", err)
+		}
+		pn, err := problem.Assemble(ctx, cfg, np, truth, y)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		m, err := cfg.Method()
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		row, err := runMethod(ctx, pn, m, s, progress)
+		if err != nil {
+			return nil, err
+		}
+		row.Method = "EnKG (neural)"
+		rep.Rows = append(rep.Rows, row)
+	}
 	for _, name := range []string{"enkg", "eki"} {
 		cfg.Algorithm.Name = name
 		m, err := cfg.Method()

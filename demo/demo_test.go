@@ -294,3 +294,32 @@ func TestSettings(t *testing.T) {
 		t.Error("Run accepted a truth of the wrong length")
 	}
 }
+
+// TestRunNeural: with a U-Net prior (a small SongUNet fixture on the 16² grid) Run adds
+// "EnKG (neural)" first, at the same forward budget, in vorticity units.
+func TestRunNeural(t *testing.T) {
+	dir := filepath.Join("..", "diffusion", "unet", "testdata")
+	s, prior, truth, y := tinyProblem(t)
+	s.NeuralWeights, s.NeuralConfig = filepath.Join(dir, "BCD_weights.npz"), filepath.Join(dir, "C_config.json")
+	if _, err := os.Stat(s.NeuralWeights); err != nil {
+		t.Skip(err)
+	}
+	s.Workers = 2
+	rep, err := Run(context.Background(), s, prior, truth, y, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 4 || rep.Rows[0].Method != "EnKG (neural)" || rep.Rows[1].Method != "EnKG" {
+		t.Fatalf("rows %v", rep.Rows)
+	}
+	n, g := rep.Rows[0], rep.Rows[1]
+	if n.Forward != g.Forward || n.Denoiser == 0 {
+		t.Errorf("neural row: %d forward (Gaussian %d), %d denoiser", n.Forward, g.Forward, n.Denoiser)
+	}
+	if rel, _ := guidance.RelL2(n.Mean, truth); math.Abs(rel-n.RelL2) > 1e-12 {
+		t.Errorf("neural rel L2 %v vs %v from its mean", n.RelL2, rel)
+	}
+	if err := rep.Write(t.TempDir(), nil, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -75,7 +75,7 @@ func (r *Report) Files() []struct{ Name, What string } {
 }
 
 func key(method string) string {
-	return strings.ReplaceAll(strings.ToLower(method), " ", "_")
+	return strings.NewReplacer(" ", "_", "(", "", ")", "").Replace(strings.ToLower(method))
 }
 
 // Write saves the arrays (.npy), figures (.png), summary.json and README.txt into dir

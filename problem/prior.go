@@ -338,6 +338,15 @@ func fitPrior(ctx context.Context, c Config, nx, ny int, norm diffusion.Affine) 
 	return out, nil
 }
 
+// LoadUNet loads an EDM U-Net prior (weights .npz, description .json) for fields of
+// dimension dim, as prior.kind unet does; models are cached per process.
+func LoadUNet(weights, config string, dim, workers int) (*Prior, error) {
+	c := Defaults()
+	c.Prior = PriorConfig{Kind: "unet", Weights: weights, Config: config}
+	c.Workers = workers
+	return unetPrior(c, dim)
+}
+
 // unetPrior loads an EDM U-Net; its description's normalisation (x_model = (x − mean)/std)
 // is the prior's normalisation, so the solver runs in the network's space.
 func unetPrior(c Config, d int) (*Prior, error) {

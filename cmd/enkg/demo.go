@@ -27,6 +27,7 @@ type demoOptions struct {
 	data     string
 	out      string
 	quiet    bool
+	neural   string // directory of a trained U-Net prior (weights.npz, config.json); "" or absent: none
 }
 
 func init() {
@@ -78,6 +79,7 @@ Everything is reproducible from the seeds, and independent of the number of work
 	f.Uint64Var(&o.s.TruthSeed, "truth-seed", o.s.TruthSeed, "seed of the held-out truth (must differ from --data-seed)")
 	f.IntVar(&o.s.Workers, "workers", 0, "parallel workers (0: all cores)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bars")
+	f.StringVar(&o.neural, "neural", "priors/ns64", "directory of the trained neural prior (weights.npz, config.json): adds the row EnKG (neural) when present; \"\" to skip")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -140,6 +142,9 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		return fmt.Errorf("demo: --truth-seed %d equals --data-seed: the truth would be a training field", o.s.TruthSeed)
 	}
 	o.s.DataSeed = o.dataSeed
+	if w, c := filepath.Join(o.neural, "weights.npz"), filepath.Join(o.neural, "config.json"); o.neural != "" && fileExists(w) && fileExists(c) {
+		o.s.NeuralWeights, o.s.NeuralConfig = w, c
+	}
 	s, err := o.s.Resolve()
 	if err != nil {
 		return err
@@ -262,4 +267,9 @@ func sgGrid(sg *diffusion.SpectralGaussian) (int, int) {
 		return 0, 0
 	}
 	return sg.Grid()
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
