@@ -146,3 +146,23 @@ func TestSiluAffine(t *testing.T) {
 		}
 	}
 }
+
+// TestDsiluMul checks d·SiLU'(z) against float64 for z over the whole float32 range of use.
+func TestDsiluMul(t *testing.T) {
+	src := make([]float32, 1003)
+	d := make([]float32, len(src))
+	for i := range src {
+		src[i] = float32(-120 + 0.24*float64(i))
+		d[i] = float32(1 + 0.001*float64(i))
+	}
+	dsiluMul(d, src, 0.9, 0.3)
+	for i, v := range src {
+		z := float64(v)*float64(float32(0.9)) + float64(float32(0.3))
+		s := 1 / (1 + math.Exp(-z))
+		want := float64(float32(1+0.001*float64(i))) * s * (1 + z*(1-s))
+		// the derivative's relative sensitivity to an ulp of z is |z|·|s''/s'| ≲ |z|
+		if e := math.Abs(float64(d[i]) - want); e > (1e-6+4*(1+math.Abs(z))*ulp32(z))*math.Abs(want)+1e-30 {
+			t.Fatalf("d·silu'(%v) = %v, want %v", z, d[i], want)
+		}
+	}
+}

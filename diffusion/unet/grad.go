@@ -738,25 +738,27 @@ func packAIm2col(dst, x []float32, cin, h, w, k int) {
 			t := q - ci*k*k
 			dy, dx := t/k-pad, t%k-pad
 			plane := x[ci*hw : (ci+1)*hw]
+			lo, hi := max(0, -dx), min(w, w-dx)
 			for y := 0; y < h; y++ {
 				yy := y + dy
-				o := y * w * mr
-				if yy < 0 || yy >= h {
+				out := pan[y*w*mr+r : (y+1)*w*mr]
+				if yy < 0 || yy >= h || hi <= lo {
 					for xx := 0; xx < w; xx++ {
-						pan[o+xx*mr+r] = 0
+						out[xx*mr] = 0
 					}
 					continue
 				}
-				row := plane[yy*w : yy*w+w]
-				lo, hi := max(0, -dx), min(w, w-dx)
 				for xx := 0; xx < lo; xx++ {
-					pan[o+xx*mr+r] = 0
+					out[xx*mr] = 0
 				}
-				for xx := lo; xx < hi; xx++ {
-					pan[o+xx*mr+r] = row[xx+dx]
+				seg := plane[yy*w+lo+dx : yy*w+hi+dx]
+				o := out[lo*mr:]
+				_ = o[(len(seg)-1)*mr]
+				for j, v := range seg {
+					o[j*mr] = v
 				}
 				for xx := hi; xx < w; xx++ {
-					pan[o+xx*mr+r] = 0
+					out[xx*mr] = 0
 				}
 			}
 		}
@@ -896,7 +898,7 @@ func (n *groupNorm) stats(g int, x []float32, hw int) (mu, inv float64) {
 
 // backward is the adjoint of GroupNorm (followed by SiLU when silu): dy is ∂ of the output
 // (overwritten when silu: it becomes ∂ of the normalised affine output), ∂x is added into dx
-// (nil: not needed), ∂γ and ∂β into gp.
+// (nil: not needed), ∂γ and ∂β into gp. Per-element work is float32; sums are float64.
 func (n *groupNorm) backward(dy, dx, x []float32, hw int, silu bool, gp []float32) {
 	cg := n.c / n.g
 	N := float64(cg * hw)
@@ -909,17 +911,10 @@ func (n *groupNorm) backward(dy, dx, x []float32, hw int, silu bool, gp []float3
 			d := dy[c*hw : (c+1)*hw]
 			if silu {
 				a := float32(inv) * gam
-				b := n.b.data[c] - float32(mu*inv)*gam
-				for i, v := range src {
-					d[i] *= dsilu(v*a + b)
-				}
+				dsiluMul(d, src, a, n.b.data[c]-float32(mu*inv)*gam)
 			}
-			var sd, sdx float64
-			for i, v := range src {
-				xh := (float64(v) - mu) * inv
-				sd += float64(d[i])
-				sdx += float64(d[i]) * xh
-			}
+			sd, sdv := dot2(d, src)
+			sdx := inv * (sdv - mu*sd) // Σ ∂z·ẑ
 			if gp != nil {
 				gp[n.w.off+c] += float32(sdx)
 				gp[n.b.off+c] += float32(sd)
@@ -930,18 +925,36 @@ func (n *groupNorm) backward(dy, dx, x []float32, hw int, silu bool, gp []float3
 		if dx == nil {
 			continue
 		}
+		// ∂x = inv·(γ∂z − m1 − ẑ·m2) = A·∂z + B·x + C
 		m1, m2 := s1/N, s2/N
+		B := float32(-inv * inv * m2)
 		for c := g * cg; c < (g+1)*cg; c++ {
-			gam := float64(n.w.data[c])
+			A := float32(inv * float64(n.w.data[c]))
+			C := float32(-inv*m1 + mu*inv*inv*m2)
 			src := x[c*hw : (c+1)*hw]
 			d := dy[c*hw : (c+1)*hw]
 			o := dx[c*hw : (c+1)*hw]
 			for i, v := range src {
-				xh := (float64(v) - mu) * inv
-				o[i] += float32(inv * (gam*float64(d[i]) - m1 - xh*m2))
+				o[i] += A*d[i] + B*v + C
 			}
 		}
 	}
+}
+
+// dot2 returns Σd and Σd·x, accumulated in float32 over blocks of 64 and in float64 across.
+func dot2(d, x []float32) (sd, sdx float64) {
+	x = x[:len(d)]
+	for lo := 0; lo < len(d); lo += 64 {
+		hi := min(len(d), lo+64)
+		var a, b float32
+		for i := lo; i < hi; i++ {
+			a += d[i]
+			b += d[i] * x[i]
+		}
+		sd += float64(a)
+		sdx += float64(b)
+	}
+	return sd, sdx
 }
 
 // backward is the adjoint of the linear layer: ∂x += Wᵀ∂y (dx nil: skipped), ∂W += ∂y xᵀ,

@@ -24,3 +24,20 @@ func siluAffine(dst, src []float32, a, b float32) {
 }
 
 func haveFMA() bool { return haveAVX2 }
+
+//go:noescape
+func dsiluMulAVX2(d, src *float32, n int, a, b float32)
+
+// dsiluMul multiplies d[i] by SiLU'(src[i]·a + b).
+func dsiluMul(d, src []float32, a, b float32) {
+	n := len(src)
+	d = d[:n]
+	v := 0
+	if haveAVX2 && n >= 8 {
+		v = n &^ 7
+		dsiluMulAVX2(&d[0], &src[0], v, a, b)
+	}
+	for i := v; i < n; i++ {
+		d[i] *= dsilu(src[i]*a + b)
+	}
+}

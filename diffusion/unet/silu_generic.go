@@ -11,3 +11,11 @@ func siluAffine(dst, src []float32, a, b float32) {
 }
 
 func haveFMA() bool { return false }
+
+// dsiluMul multiplies d[i] by SiLU'(src[i]·a + b).
+func dsiluMul(d, src []float32, a, b float32) {
+	d = d[:len(src)]
+	for i, v := range src {
+		d[i] *= dsilu(v*a + b)
+	}
+}
