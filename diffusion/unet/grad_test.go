@@ -278,5 +278,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "img/s")
+	ips := float64(batch*b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(ips, "img/s")
+	b.ReportMetric(3*m.Network().ForwardFLOPs()*ips/1e9, "GFLOP/s")
 }

@@ -323,3 +323,68 @@ func (n *Network) ensureTransposed() {
 		})
 	})
 }
+
+// ForwardFLOPs returns the floating-point operations (2 per multiply–add) of one forward
+// pass of one image through the convolutions, attention and linear layers — what the GEMMs
+// do; normalisations and activations are not counted. A training step (forward, and the
+// backward pass's input and weight gradients) costs about three times as much.
+func (n *Network) ForwardFLOPs() float64 {
+	var macs float64
+	conv := func(c *conv2d, res int) int {
+		out := c.outRes(res)
+		if c.w != nil {
+			at := out * out
+			if c.fused {
+				p := res + 2*((c.filt.shape[3]-1)/2)
+				at = p * p
+			}
+			macs += float64(c.cout * c.cin * c.k * c.k * at)
+		}
+		return out
+	}
+	block := func(b *block, res int) int {
+		macs += float64(b.affine.in * b.affine.out)
+		out := conv(b.conv0, res)
+		conv(b.conv1, out)
+		if b.skip != nil {
+			conv(b.skip, res)
+		}
+		if b.heads > 0 {
+			hw := out * out
+			conv(b.qkv, out)
+			conv(b.proj, out)
+			macs += float64(2 * hw * hw * b.cout) // QᵀK and V·Pᵀ over all heads
+		}
+		return out
+	}
+	macs += float64(n.map0.in*n.map0.out + n.map1.in*n.map1.out)
+	res := n.spec.ImgResolution
+	auxRes := res
+	for _, m := range n.enc {
+		switch m.kind {
+		case modConv:
+			conv(m.conv, res)
+		case modBlock:
+			res = block(m.block, res)
+		case modAuxDown:
+			auxRes /= 2
+		case modAuxSkip:
+			conv(m.conv, auxRes)
+		case modAuxResidual:
+			conv(m.conv, auxRes)
+			auxRes = res
+		}
+	}
+	for _, m := range n.dec {
+		switch m.kind {
+		case modBlock:
+			res = block(m.block, res)
+		case modAuxConv:
+			conv(m.conv, res)
+		}
+	}
+	if n.outConv != nil {
+		conv(n.outConv, res)
+	}
+	return 2 * macs
+}
