@@ -100,13 +100,7 @@ checkpoint to the same weights as an uninterrupted run. Results are reproducible
 	for _, n := range []string{"data", "config", "out"} {
 		_ = cmd.MarkFlagRequired(n)
 	}
-	for _, c := range rootCmd.Commands() {
-		if c.Name() == "prior" {
-			c.AddCommand(cmd)
-			return
-		}
-	}
-	panic("enkg: prior train: the prior command is not registered") // init order bug
+	priorCmd.AddCommand(cmd)
 }
 
 // loadFields reads a stack of fields for training or evaluation: an HDF5 file of
