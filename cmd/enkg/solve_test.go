@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -211,5 +213,43 @@ func TestSolveOutputDirectory(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(bad, "config.yaml")); err == nil {
 		t.Error("config.yaml written without results")
+	}
+}
+
+// TestSolveReproducesDemo: the demo's setup is a config — `enkg solve` with
+// configs/navier-stokes-gaussian.yaml, pointed at the demo's cached training set and prior and
+// sized like the demo, gives the demo's truth, observation and EnKG and EKI means bit for bit.
+func TestSolveReproducesDemo(t *testing.T) {
+	dir := t.TempDir()
+	o := demoTestOptions(dir)
+	var stdout, stderr bytes.Buffer
+	if err := runDemo(context.Background(), o, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	s, _ := o.s.Resolve()
+	sets := []string{
+		"prior.data=" + demoDataPath(o.data, s, o.dataSeed), "prior.file=" + demoPriorPath(o.data, s, o.dataSeed),
+		"prior.train=" + strconv.Itoa(s.Train), "problem.size=16", "problem.t=" + ftoa(s.T), "truth.spinup=" + ftoa(s.Spinup),
+		"truth.seed=" + strconv.FormatUint(s.TruthSeed, 10), "algorithm.enkg.members=8", "algorithm.enkg.steps=4",
+	}
+	for _, alg := range []string{"enkg", "eki"} {
+		out := filepath.Join(dir, "solve-"+alg)
+		err := runSolve(context.Background(), solveOptions{config: filepath.Join("..", "..", "configs", "navier-stokes-gaussian.yaml"),
+			out: out, sets: append(sets, "algorithm.name="+alg)}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range [][2]string{{"mean.npy", alg + "_mean.npy"}, {"truth.npy", "truth.npy"}, {"observation.npy", "observation.npy"}} {
+			a, err1 := datasets.LoadNPY(filepath.Join(out, f[0]))
+			b, err2 := datasets.LoadNPY(filepath.Join(o.out, f[1]))
+			if err1 != nil || err2 != nil || len(a.Data) != len(b.Data) {
+				t.Fatalf("%s: %v %v", f[0], err1, err2)
+			}
+			for i := range a.Data {
+				if a.Data[i] != b.Data[i] {
+					t.Fatalf("%s: solve %s[%d] = %v, demo %s = %v", alg, f[0], i, a.Data[i], f[1], b.Data[i])
+				}
+			}
+		}
 	}
 }
