@@ -21,8 +21,9 @@ var bhNative = diffusion.Affine{Scale: 0.5, Shift: 0.5}
 // buildBlackHole builds the black-hole imaging problem of the EnKG paper: an n×n image (FOV
 // fov_uas) observed by an array on the EHT 2017 M87 schedule, data = amplitudes, minimal
 // closure phases and log closure amplitudes and the flux, the published misfit weights.
-// Physical units are image units: a generated truth is normalised to peak 1 (its peak flux
-// in Jy is the operator's multiplier). gmm and empirical priors are fitted to generated
+// Physical units are image units: a generated truth, or the image of truth.file (in any
+// brightness units, e.g. Jy per pixel), is normalised to peak 1, and its peak is the operator's
+// multiplier (the thermal noise is the array's σ in Jy divided by it). gmm and empirical priors are fitted to generated
 // ring/crescent images in the space x = 2·image − 1 (normalisation scale 0.5, shift 0.5).
 func buildBlackHole(ctx context.Context, c Config) (*Problem, error) {
 	pr0, pc := c.Problem, c.Prior
@@ -103,6 +104,24 @@ func buildBlackHole(ctx context.Context, c Config) (*Problem, error) {
 		if multiplier, err = gen(p.Truth, rng.Sub(c.Truth.Seed, "truth"), c.Truth.Index); err != nil {
 			return nil, fmt.Errorf("truth: %w", err)
 		}
+	case "file":
+		// Any brightness units (Jy per pixel, say): normalised to peak 1, the peak sets the
+		// thermal noise through the operator's multiplier, as for a generated truth.
+		if p.Truth, err = loadField("truth", c.Truth.File, []int{n, n}); err != nil {
+			return nil, err
+		}
+		mx := 0.0
+		for _, v := range p.Truth {
+			mx = math.Max(mx, v)
+		}
+		if !(mx > 0) {
+			return nil, fmt.Errorf("%w: truth %s has no positive pixel", ErrConfig, c.Truth.File)
+		}
+		t := make([]float64, len(p.Truth))
+		for i, v := range p.Truth {
+			t[i] = v / mx
+		}
+		p.Truth, multiplier = t, mx
 	default:
 		if p.Truth, err = gridTruth(ctx, c, pr, n, src, nil); err != nil {
 			return nil, err
