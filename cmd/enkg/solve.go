@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -85,7 +88,8 @@ With algorithm.name eki and algorithm.eki.equal_budget (the default), EKI runs t
 settings' ensemble size for as many iterations as their forward budget allows
 (J·updates·guided steps / J), so '--set algorithm.name=eki' compares at equal cost.
 
-Writes into DIR (which must be empty or absent unless --force): ensemble.npy, mean.npy,
+Writes into DIR (which must be empty or absent unless --force; a DIR that already holds the
+complete results of the same resolved configuration is left as is, so a study script resumes): ensemble.npy, mean.npy,
 std.npy, truth.npy, observation.npy, PNG figures, metrics.json (counts.forward: forward
 evaluations) and, last, config.yaml (fully resolved: rerunning it reproduces the run).`,
 		Example: `  enkg solve --config configs/linear-gaussian.yaml --out out/lin
@@ -132,6 +136,28 @@ func solveCheckOut(dir string, force bool, inputs []string) error {
 	return nil
 }
 
+// solveComplete reports whether dir holds a finished run of exactly cfg: its config.yaml
+// (written last) equals cfg and its metrics.json says complete. Rerunning a study then
+// resumes where it stopped instead of failing on the non-empty directory.
+func solveComplete(dir string, cfg problem.Config) bool {
+	want, err := cfg.Marshal()
+	if err != nil {
+		return false
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	if err != nil || !bytes.Equal(got, want) {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "metrics.json"))
+	if err != nil {
+		return false
+	}
+	var m struct {
+		Complete bool `json:"complete"`
+	}
+	return json.Unmarshal(b, &m) == nil && m.Complete
+}
+
 func runSolve(ctx context.Context, o solveOptions, stderr io.Writer) error {
 	if o.config == "" || o.out == "" {
 		return fmt.Errorf("solve: --config and --out are required")
@@ -139,6 +165,10 @@ func runSolve(ctx context.Context, o solveOptions, stderr io.Writer) error {
 	cfg, err := problem.Load(o.config, o.sets)
 	if err != nil {
 		return fmt.Errorf("solve: %w", err)
+	}
+	if !o.force && solveComplete(o.out, cfg) {
+		fmt.Fprintf(stderr, "solve: %s already holds the complete results of this configuration (--force to rerun)\n", o.out)
+		return nil
 	}
 	if err := solveCheckOut(o.out, o.force, []string{o.config, cfg.Truth.File, cfg.Observation.File, cfg.Prior.File, cfg.Prior.Data}); err != nil {
 		return fmt.Errorf("solve: %w", err)

@@ -199,8 +199,15 @@ func TestSolveOutputDirectory(t *testing.T) {
 	if err := runSolve(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if err := runSolve(context.Background(), o, io.Discard); err == nil || !strings.Contains(err.Error(), "not empty") {
-		t.Errorf("second run into the same directory: err = %v, want a refusal", err)
+	// The same configuration again: complete results are kept (resuming a study).
+	if err := runSolve(context.Background(), o, io.Discard); err != nil {
+		t.Errorf("rerun of a complete run: %v", err)
+	}
+	// Another configuration into the same directory is refused.
+	o2 := o
+	o2.sets = append(append([]string(nil), o.sets...), "seed=9")
+	if err := runSolve(context.Background(), o2, io.Discard); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("another run into the same directory: err = %v, want a refusal", err)
 	}
 	o.force = true
 	if err := runSolve(context.Background(), o, io.Discard); err != nil {
