@@ -56,8 +56,9 @@ and an exponential moving average (EMA) of the weights, which is what is saved.
             must be EDM. Its normalization is replaced by the one measured from the data.
   --out     DIR: weights.npz and config.json (loadable by 'prior denoise', 'prior vjp' and
             'solve' with prior.kind unet: the description maps physical units to the
-            network's, so x and σ are given in the data's units), checkpoint.npz (every
-            --checkpoint-every, atomic), loss.csv, validation.csv and loss.png.
+            network's, so x and σ are given in the data's units; rewritten with the EMA
+            weights at every checkpoint), checkpoint.npz (every --checkpoint-every, atomic),
+            loss.csv, validation.csv and loss.png.
 
 Validation: --val FILE, or else the last --val-count fields of --data are held out (not
 trained on). The validation loss is reported per noise level (multiples of the data's
@@ -70,7 +71,8 @@ first axis and shifts by multiples of ny/4 along the second (the forcing's perio
 for other files. Rotations and flips are never applied (not symmetries of forced flow).
 
 Interrupting (Ctrl-C or SIGTERM) writes a checkpoint; --resume continues from DIR's
-checkpoint to the same weights as an uninterrupted run. Results are reproducible from
+checkpoint to the same weights as an uninterrupted run (a larger --steps extends a finished
+run; every other setting must be the same). Results are reproducible from
 --seed whatever --workers.`,
 		Example: `  enkg data ns --n 12000 --res 64 --spinup 5 --re 200 --seed 0 --float32 --out data/ns64-train.h5
   enkg prior train --data data/ns64-train.h5 --config priors/ns64/net.json --out out/ns64 --steps 20000`,
@@ -257,6 +259,10 @@ func priorTrain(cmd *cobra.Command, o priorTrainOptions) error {
 	}
 	checkpoint := func(t *train.Trainer) error {
 		if err := t.SaveCheckpoint(ckPath); err != nil {
+			return err
+		}
+		// the EMA weights so far: a usable prior at every checkpoint
+		if err := t.WithEMA(func(m *unet.Model) error { return savePrior(o.out, m) }); err != nil {
 			return err
 		}
 		b, err := t.Validate(context.Background())

@@ -9,14 +9,16 @@ import (
 	"github.com/enkg-go/enkg/datasets"
 )
 
-// fingerprint identifies what a checkpoint can be resumed with: the settings, the data
-// shape and the parameter count.
+// fingerprint identifies what a checkpoint can be resumed with: the settings (except
+// Steps, so that a finished run can be extended), the data shape and the parameter count.
 func (t *Trainer) fingerprint() (uint32, error) {
+	s := t.s
+	s.Steps = 0
 	b, err := json.Marshal(struct {
 		S          Settings
 		N, C, H, W int
 		P          int
-	}{t.s, t.data.N, t.data.C, t.data.H, t.data.W, len(t.ema)})
+	}{s, t.data.N, t.data.C, t.data.H, t.data.W, len(t.ema)})
 	if err != nil {
 		return 0, err
 	}
@@ -54,8 +56,8 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 }
 
 // LoadCheckpoint restores the state written by SaveCheckpoint. The trainer must have been
-// made with the same settings, data shape and network; otherwise it is an error naming
-// the mismatch.
+// made with the same settings (Steps may be larger: the run is extended), data shape and
+// network; otherwise it is an error.
 func (t *Trainer) LoadCheckpoint(path string) error {
 	m, err := datasets.LoadNPZ(path)
 	if err != nil {
