@@ -125,7 +125,9 @@ type Settings struct {
 
 	// NeuralWeights and NeuralConfig, when set, are an EDM U-Net prior (problem.LoadUNet,
 	// e.g. priors/ns64/weights.npz and config.json): Run then adds the row "EnKG (neural)",
-	// EnKG with the same settings and the neural prior, first in the table.
+	// first in the table: EnKG with the same settings and the neural prior, except that x̂0 is
+	// one denoiser call D(x; σ) (max_ode_steps 1), which keeps the U-Net evaluations at
+	// J·(N + updates·guided steps).
 	NeuralWeights string `json:"neural_weights,omitempty"`
 	NeuralConfig  string `json:"neural_config,omitempty"`
 }
@@ -342,7 +344,9 @@ func Run(ctx context.Context, s Settings, prior interface {
 		if err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
-		m, err := cfg.Method()
+		nc := cfg
+		nc.Algorithm.EnKG.MaxODESteps = 1 // x̂0 = D(x; σ): one U-Net call per member and update
+		m, err := nc.Method()
 		if err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
