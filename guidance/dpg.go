@@ -18,7 +18,7 @@ type DPGSettings struct {
 	// Schedule is the reverse-diffusion discretisation (default VP, 1000 steps).
 	Schedule Schedule
 	// Scale is the guidance scale B (published 200; 64 in the Navier–Stokes scripts, 10 for
-	// the black hole).
+	// the black hole). Zero is not a default: it means unguided sampling.
 	Scale float64
 	// MCSamples is the number K of Monte Carlo samples per step (published 5000; 4000 for
 	// Navier–Stokes); BatchSize must divide it (published 500).

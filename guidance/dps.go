@@ -50,6 +50,7 @@ type DPSSettings struct {
 	Schedule Schedule
 	// Scale is the guidance scale ζ [guidance_scale]: x ← x − ζ·∇_x ‖G(x̂0(x)) − y‖.
 	// Published: 0.01 (configs/algorithm/dps_gsg.yaml), 0.1 in the Navier–Stokes scripts.
+	// Zero is not a default: it means unguided sampling (the tests' baseline).
 	Scale float64
 	// ODE uses the probability-flow step instead of the SDE step [sde = False].
 	ODE bool
