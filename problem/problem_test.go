@@ -325,3 +325,31 @@ func writeField(t *testing.T, n int) string {
 	must(t, datasets.SaveNPY(f, []int{n, n}, x))
 	return f
 }
+
+// TestBlackHoleUnits: the truth is in image units (peak 1), and the forward model composed
+// with any prior normalisation gives the same data misfit for the same physical image.
+func TestBlackHoleUnits(t *testing.T) {
+	ctx := context.Background()
+	cfg := `
+problem: {kind: blackhole, size: 16, fov_uas: 160, thermal_noise: true}
+prior: {kind: gaussian, variance: 1}
+truth: {seed: 4}
+algorithm: {name: enkg, enkg: {members: 8, steps: 4, updates: 1}}
+`
+	a := build(t, cfg)                                    // default normalisation (x + 1)/2
+	b := build(t, cfg, "prior.scale=3", "prior.shift=-1") // another one
+	mx := 0.0
+	for _, v := range a.Truth {
+		mx = math.Max(mx, v)
+	}
+	if mx != 1 || a.Prior.Norm.Scale != 0.5 || a.Prior.Norm.Shift != 0.5 {
+		t.Errorf("truth peak %v, normalisation %+v", mx, a.Prior.Norm)
+	}
+	ma, err := a.DataMisfit(ctx, a.Truth)
+	must(t, err)
+	mb, err := b.DataMisfit(ctx, b.Truth)
+	must(t, err)
+	if math.Abs(ma-mb) > 1e-9*(1+ma) || !(ma > 0) {
+		t.Errorf("misfit of the truth %v vs %v under two normalisations", ma, mb)
+	}
+}
