@@ -167,6 +167,9 @@ func buildImage(ctx context.Context, c Config) (*Problem, error) {
 	}
 	p.Guidance = &guidance.Problem{Observation: p.Observation, Forward: normalisedFactory(native, compose(pr.Norm, diffusion.Affine{})),
 		Misfit: mf, Prior: pr.Denoiser, Sampler: pr.Sampler}
+	if p.Observation != nil {
+		p.PosteriorMean = LinearPosteriorMean(ctx, pr, native, p.Observation, c.Problem.Noise)
+	}
 	p.Metrics["psnr"] = func(est, truth []float64) (float64, error) { return imaging.PSNR(Clip(est), truth, 2) }
 	p.Metrics["ssim"] = func(est, truth []float64) (float64, error) { return imaging.SSIM(Clip(est), truth, sh, 2) }
 	return p, nil

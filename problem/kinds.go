@@ -193,7 +193,7 @@ func buildLinear(ctx context.Context, c Config) (*Problem, error) {
 	p.Guidance = &guidance.Problem{Observation: p.Observation, Forward: normalisedFactory(native, compose(pr.Norm, diffusion.Affine{})),
 		Misfit: misfit(c), Prior: pr.Denoiser, Sampler: pr.Sampler}
 	p.fieldMetrics(n)
-	p.PosteriorMean = posteriorMean(pr, op.Indices(), p.Observation, c.Problem.Noise)
+	p.PosteriorMean = LinearPosteriorMean(ctx, pr, native, p.Observation, c.Problem.Noise)
 	return p, nil
 }
 

@@ -466,66 +466,86 @@ func (p *Problem) PriorMean(ctx context.Context) (*guidance.Result, error) {
 	return res, p.Evaluate(ctx, res)
 }
 
-// posteriorMean returns the exact posterior mean (physical units) of a Gaussian prior for
-// y = x[idx] + N(0, s²I), from the prior's dense covariance (n² ≤ 4096) or its diagonal.
-func posteriorMean(pr *Prior, idx []int, y []float64, noise float64) []float64 {
-	d := pr.Denoiser.Dim()
-	a := pr.Norm
-	sc := a.Scale
+// LinearPosteriorMean returns the exact posterior mean (physical units) of a Gaussian prior
+// (exact, with a covariance: DiagGaussian, Gaussian, SpectralGaussian) for y = A·w + N(0, s²I)
+// with A linear on physical fields (an operator.Adjointer; A is assembled from Forward on the
+// unit vectors): μ + ΣAᵀ(AΣAᵀ + s²I)⁻¹(y − Aμ), with μ and Σ the prior's in physical units.
+// It returns nil when the prior is not such a Gaussian, A is not an Adjointer, or the field
+// has more than 4096 values.
+func LinearPosteriorMean(ctx context.Context, pr *Prior, native operator.Factory, y []float64, noise float64) []float64 {
+	if pr == nil || pr.Exact == nil || native == nil {
+		return nil
+	}
+	d := pr.Exact.Dim()
+	if d > 4096 {
+		return nil
+	}
+	op, err := native()
+	if err != nil || op.InputDim() != d || op.OutputDim() != len(y) {
+		return nil
+	}
+	if _, ok := op.(operator.Adjointer); !ok {
+		return nil
+	}
+	sc := pr.Norm.Scale
 	if sc == 0 {
 		sc = 1
 	}
 	mu := make([]float64, d)
-	if m, ok := pr.Exact.(interface{ Mean() []float64 }); ok && pr.Exact != nil {
-		copy(mu, m.Mean())
-	}
-	a.ToPhysical(mu, mu) // physical prior mean
-	var cov func(i, j int) float64
+	var cov mat.Symmetric
 	switch g := pr.Exact.(type) {
-	case interface{ Covariance() *mat.SymDense }:
-		if d > 4096 {
-			return nil
-		}
-		c := g.Covariance()
-		cov = func(i, j int) float64 { return sc * sc * c.At(i, j) }
+	case *diffusion.Gaussian:
+		copy(mu, g.Mean())
+		cov = g.Cov()
+	case *diffusion.SpectralGaussian:
+		copy(mu, g.Mean())
+		cov = g.Covariance()
 	case *diffusion.DiagGaussian:
-		v := g.Variance()
-		cov = func(i, j int) float64 {
-			if i != j {
-				return 0
-			}
-			return sc * sc * v[i]
-		}
+		copy(mu, g.Mean())
+		cov = mat.NewDiagDense(d, append([]float64(nil), g.Variance()...))
 	default:
 		return nil
 	}
-	m := len(idx)
-	sm := mat.NewSymDense(m, nil)
+	pr.Norm.ToPhysical(mu, mu)
+	m := len(y)
+	a := mat.NewDense(m, d, nil)
+	e, col := make([]float64, d), make([]float64, m)
+	for j := 0; j < d; j++ {
+		e[j] = 1
+		if err := op.Forward(ctx, col, e); err != nil {
+			return nil
+		}
+		e[j] = 0
+		a.SetCol(j, col)
+	}
+	var sat mat.Dense
+	sat.Mul(cov, a.T()) // ΣAᵀ (normalised Σ; physical Σ = sc²Σ)
+	sat.Scale(sc*sc, &sat)
+	k := mat.NewSymDense(m, nil)
+	var ask mat.Dense
+	ask.Mul(a, &sat)
 	for i := 0; i < m; i++ {
 		for j := i; j < m; j++ {
-			sm.SetSym(i, j, cov(idx[i], idx[j]))
+			k.SetSym(i, j, (ask.At(i, j)+ask.At(j, i))/2)
 		}
-		sm.SetSym(i, i, sm.At(i, i)+noise*noise+1e-10)
+		k.SetSym(i, i, k.At(i, i)+noise*noise+1e-10)
 	}
+	r := mat.NewVecDense(m, append([]float64(nil), y...))
+	var amu mat.VecDense
+	amu.MulVec(a, mat.NewVecDense(d, mu))
+	r.SubVec(r, &amu)
 	var ch mat.Cholesky
-	if !ch.Factorize(sm) {
+	if !ch.Factorize(k) {
 		return nil
 	}
-	r := make([]float64, m)
-	for i, k := range idx {
-		r[i] = y[i] - mu[k]
-	}
-	var w mat.VecDense
-	if err := ch.SolveVecTo(&w, mat.NewVecDense(m, r)); err != nil {
+	var z mat.VecDense
+	if err := ch.SolveVecTo(&z, r); err != nil {
 		return nil
 	}
-	out := append([]float64(nil), mu...)
-	for k := range out {
-		for i, q := range idx {
-			if c := cov(k, q); c != 0 {
-				out[k] += c * w.AtVec(i)
-			}
-		}
+	var out mat.VecDense
+	out.MulVec(&sat, &z)
+	for i := range mu {
+		mu[i] += out.AtVec(i)
 	}
-	return out
+	return mu
 }
