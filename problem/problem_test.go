@@ -309,6 +309,24 @@ algorithm: {name: enkg, enkg: {members: 4, steps: 4, updates: 1, max_ode_steps: 
 	if r.Counts.Denoiser == 0 || math.IsNaN(r.Metrics["rel_l2"]) {
 		t.Errorf("counts %+v, metrics %v", r.Counts, r.Metrics)
 	}
+	// EKI samples the U-Net prior (EDM Heun sampler) for its initial ensemble, at the EnKG
+	// budget; forward-GSG backpropagates through the network.
+	for _, name := range []string{"eki", "forward-gsg"} {
+		c2 := cfg
+		c2.Algorithm.Name = name
+		c2.Algorithm.Sch = problem.Schedule{Kind: "edm", Steps: 4, SigmaMax: 80, SigmaMin: 0.002, Rho: 7}
+		c2.Algorithm.DPS = problem.DPS{Members: 2, Scale: 0.1, Queries: 4, BatchSize: 2, Mu: 0.01}
+		m, err := c2.Method()
+		must(t, err)
+		r, err := p.Run(ctx, m, guidance.Options{Workers: 2})
+		must(t, err)
+		if name == "eki" && r.Counts.Forward != cfg.Budget() {
+			t.Errorf("EKI spent %d, EnKG budget %d", r.Counts.Forward, cfg.Budget())
+		}
+		if v := r.Metrics["rel_l2"]; math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Errorf("%s: rel_l2 %v", name, v)
+		}
+	}
 	// A U-Net carries its own normalisation: an explicit one is refused.
 	cfg.Prior.Scale = 10
 	if _, err := problem.Build(ctx, cfg); err == nil {
