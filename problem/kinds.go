@@ -91,10 +91,17 @@ func nativeFactory(c Config) (operator.Factory, int, error) {
 	return nil, 0, fmt.Errorf("%w: no native forward model for %s", ErrConfig, c.Problem.Kind)
 }
 
+// MaxForwardSteps caps the adaptive time steps of one Navier–Stokes forward solve.
+var MaxForwardSteps = 200000
+
 // nsSettings are the Navier–Stokes operator settings with the input scale.
 func nsSettings(c Config, scale float64) pde.OperatorSettings {
 	sol := pde.DefaultSettings()
 	sol.Re = c.Problem.Re
+	// A member whose flow blows up (a wild ensemble member or baseline iterate) shrinks the
+	// adaptive step without end; stop it after MaxForwardSteps steps (a 64² solve to T = 1
+	// takes a few hundred) instead of the solver's default ten million.
+	sol.MaxSteps = MaxForwardSteps
 	return pde.OperatorSettings{Nx: c.Problem.Size, Ny: c.Problem.Size, Scale: scale, T: c.Problem.T, Stride: c.Problem.Stride, Solver: &sol}
 }
 
