@@ -125,7 +125,7 @@ func (p *Problem) givenData(c Config) (bool, error) {
 	if c.given == nil || c.given.truth == nil {
 		return false, nil
 	}
-	if len(c.given.truth) != len(p.Truth) && p.Truth != nil || len(c.given.truth) != p.Shape[0]*p.Shape[1] {
+	if len(c.given.truth) != p.Shape[0]*p.Shape[1] {
 		return false, fmt.Errorf("problem: given truth has %d values: %w", len(c.given.truth), operator.ErrDim)
 	}
 	p.Truth = c.given.truth
