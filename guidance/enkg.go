@@ -30,7 +30,8 @@ type EnKGSettings struct {
 	// Defaults 80, 0.002, 7.
 	SigmaMax, SigmaMin, Rho float64
 	// ThresholdStart and ThresholdEnd bound the guided steps: step i is guided when
-	// start·N < i < N − ⌊end·N⌋ [threshold_start, threshold_end]. In [0, 1). Default 0.1, 0.1.
+	// start·N < i < N − ⌊end·N⌋ [threshold_start, threshold_end]. In [0, 1); 0 is a value
+	// (no step skipped at that end), not a default. DefaultEnKGSettings: 0.1, 0.1.
 	ThresholdStart, ThresholdEnd float64
 	// LRMinRatio r sets scale_i = scale·(1 − r)·(N − i)/N + r when r > 0, and scale_i = scale
 	// when r = 0 [lr_min_ratio]. In [0, 1]. Default 0.
