@@ -7,7 +7,8 @@
 # GRF initial vorticities spun up for 5 time units) cached in DATADIR as HDF5, a spectral
 # Gaussian prior fitted to it (cached as .npz), a held-out truth observed 1 time unit later
 # on every 2nd point with noise, and EnKG vs EKI at the same number of forward-model
-# evaluations. Figures, arrays, summary.json and README.txt go to OUTDIR. A second run
+# evaluations (and "EnKG (neural)" when priors/ns64 holds the trained prior). Figures,
+# arrays, summary.json and README.txt go to OUTDIR. A second run
 # reuses the cached data and prior. Extra flags for `enkg demo` can be passed in
 # ENKG_DEMO_FLAGS (e.g. ENKG_DEMO_FLAGS="--members 128 --steps 20").
 set -euo pipefail
@@ -35,7 +36,8 @@ out = sys.argv[1]
 truth = np.load(f"{out}/truth.npy")
 summary = json.load(open(f"{out}/summary.json"))
 for row in summary["results"]:
-    name = {"EnKG": "enkg_mean", "EKI": "eki_mean", "prior mean": "prior_mean"}[row["method"]]
+    m = row["method"]
+    name = "prior_mean" if m == "prior mean" else m.lower().replace(" ", "_").replace("(", "").replace(")", "") + "_mean"
     est = np.load(f"{out}/{name}.npy")
     rel = np.linalg.norm(est - truth) / np.linalg.norm(truth)
     assert abs(rel - row["rel_l2"]) < 1e-9, (row["method"], rel, row["rel_l2"])
