@@ -143,6 +143,8 @@ type Result struct {
 	Spectrum                   Spectrum
 	Sampler                    string
 	Seed                       uint64
+	// Wiener is the fitted stationary Wiener filter (constant mean), the baseline.
+	Wiener *diffusion.SpectralGaussian
 	show                       int // samples shown
 }
 
@@ -243,6 +245,7 @@ func Run(ctx context.Context, net diffusion.Denoiser, train, heldOut *mat.Dense,
 	if err != nil {
 		return nil, err
 	}
+	r.Wiener = wiener
 
 	// (b) denoising MSE per σ, the same noise for every denoiser and σ
 	rows := mh * s.Draws

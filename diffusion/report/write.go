@@ -13,18 +13,20 @@ import (
 	"strings"
 
 	"github.com/enkg-go/enkg/datasets"
+	"github.com/enkg-go/enkg/diffusion"
 	"github.com/enkg-go/enkg/figures"
 	"github.com/enkg-go/enkg/internal/atomicfile"
 )
 
 // Files are the files Write creates in its directory, report.md last.
 var Files = []string{"denoise.csv", "denoise.md", "denoise.png", "samples.png", "samples.npy",
-	"spectrum.csv", "spectrum.png", "histogram.csv", "histogram.png", "report.json", "report.md"}
+	"spectrum.csv", "spectrum.png", "histogram.csv", "histogram.png", "wiener.npz", "report.json", "report.md"}
 
 // Write writes the report into dir (created if absent): denoise.csv / .md / .png (MSE per σ,
 // network against the Wiener filters), samples.png (held-out fields, top row, above prior
 // samples, bottom row, on one symmetric colour scale), samples.npy (the samples, physical
-// units, (N, Nx, Ny)), spectrum.csv / .png, histogram.csv / .png, report.json (every
+// units, (N, Nx, Ny)), spectrum.csv / .png, histogram.csv / .png, wiener.npz (the fitted
+// stationary Wiener filter as a prior file, diffusion.LoadPrior), report.json (every
 // number) and, last, report.md (the summary, linking the rest). Every file is written
 // atomically; title heads report.md.
 func (r *Result) Write(dir, title string) error {
@@ -51,6 +53,7 @@ func (r *Result) Write(dir, title string) error {
 		func() error { return atomicfile.WriteFile(p("spectrum.csv"), r.writeSpectrumCSV) },
 		r.spectrumPlot(p("spectrum.png")).func0,
 		func() error { return atomicfile.WriteFile(p("histogram.csv"), r.writeHistogramCSV) },
+		func() error { return diffusion.SavePrior(p("wiener.npz"), r.Wiener) },
 		r.histogramPlot(p("histogram.png")).func0,
 		func() error {
 			b, err := json.MarshalIndent(r.summary(), "", " ")
