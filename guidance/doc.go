@@ -37,6 +37,15 @@
 // context returns the partial state with ctx.Err(). A Recorder receives per-step
 // diagnostics (misfit, spread, step size, evaluations); Progress draws a progress bar.
 //
+// EnKG and EKI are Resumable: with Options.Checkpoint they hand their state to a function
+// after every step (the particles, the step, the counts — no generator state, since every
+// draw is keyed by seed, step and member), Checkpoint.Save writes it atomically, and
+// Options.Resume continues from it to a final ensemble bit-identical to an uninterrupted
+// run's without repeating finished steps. Their OnMemberFailure setting FailResample
+// (EnsembleKalmanProcesses.jl's SampleSuccGauss) lets members whose forward model fails sit
+// out the update and redraws them from a Gaussian fitted to the others; Counts.Failed
+// counts the failures.
+//
 // Methods declare what they need (Needs): Solve refuses, before any evaluation, DPS on a
 // forward model without an adjoint, or a gradient method on a denoiser without
 // vector–Jacobian products (AffineVJP supplies them for Gaussian priors).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"time"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -27,6 +26,10 @@ type EKISettings struct {
 	Seed uint64
 	// Init, when non-nil, is the initial ensemble (J×D) instead of prior samples.
 	Init *mat.Dense
+	// OnMemberFailure is what a failed forward evaluation of a member does: stop the run
+	// (FailError, default) or redraw the member (FailResample, EnsembleKalmanProcesses.jl's
+	// SampleSuccGauss; see FailurePolicy).
+	OnMemberFailure FailurePolicy
 }
 
 // DefaultEKISettings returns the published defaults (configs/algorithm/eki.yaml): J = 512,
@@ -46,6 +49,9 @@ func (s EKISettings) Validate() error {
 		return fmt.Errorf("guidance: EKI: scale %v must be finite and > 0 (published 2)", s.Scale)
 	case !(s.Discrepancy >= 0) || math.IsInf(s.Discrepancy, 0):
 		return fmt.Errorf("guidance: EKI: discrepancy τ = %v must be finite and ≥ 0", s.Discrepancy)
+	}
+	if err := s.OnMemberFailure.validate(); err != nil {
+		return fmt.Errorf("guidance: EKI: %v", err)
 	}
 	if s.Init != nil {
 		if r, _ := s.Init.Dims(); r != s.Members {
@@ -80,54 +86,116 @@ func (m *EKI) Ensemble() int { return m.s.Members }
 
 // Run iterates the ensemble Kalman updates.
 func (m *EKI) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*Result, error) {
+	return m.RunFrom(ctx, p, eng, rec, nil, nil)
+}
+
+// RunFrom is Run continued from a checkpoint (nil: the start), saving one after every
+// iteration (see Resumable). The ensemble is all the state there is: the prior samples are
+// the only randomness (and the redraws of FailResample, keyed by iteration).
+func (m *EKI) RunFrom(ctx context.Context, p *Problem, eng Engine, rec Recorder, from *Checkpoint, save func(*Checkpoint) error) (*Result, error) {
 	if err := Check(p, m, eng); err != nil {
 		return nil, err
 	}
 	if rec == nil {
 		rec = NopRecorder{}
 	}
-	start := time.Now()
 	s := m.s
 	j, d, om := s.Members, eng.InputDim(), eng.OutputDim()
+	if from != nil {
+		if err := from.check(m.Name(), s.Iterations, j, d); err != nil {
+			return nil, err
+		}
+	}
+	ses := newSession(eng, from)
 	kal, err := NewKalman(j, d, om)
 	if err != nil {
 		return nil, err
 	}
 	x, y, e := mat.NewDense(j, d, nil), mat.NewDense(j, om, nil), mat.NewDense(j, om, nil)
 	loss, mean := make([]float64, j), make([]float64, d)
-	if s.Init != nil {
+	var errs []error
+	if s.OnMemberFailure == FailResample {
+		errs = make([]error, j)
+	}
+	first := 0
+	switch {
+	case from != nil:
+		x.Copy(from.Ensemble)
+		first = from.Step
+		if from.Done {
+			return newResult(m.Name(), x, ses.counts(), from.Step, ses.elapsed()), nil
+		}
+	case s.Init != nil:
 		if _, c := s.Init.Dims(); c != d {
 			return nil, fmt.Errorf("guidance: EKI: initial ensemble has %d columns, the forward model takes %d", c, d)
 		}
 		x.Copy(s.Init)
-	} else if err := p.Sampler.Sample(ctx, x, s.Seed); err != nil {
-		return nil, fmt.Errorf("guidance: EKI: sampling the prior: %w", err)
+	default:
+		if err := p.Sampler.Sample(ctx, x, s.Seed); err != nil {
+			return nil, fmt.Errorf("guidance: EKI: sampling the prior: %w", err)
+		}
 	}
 	partial := func(steps int, err error) (*Result, error) {
-		return newResult(m.Name(), x, eng.Counts(), steps, time.Since(start)), err
+		return newResult(m.Name(), x, ses.counts(), steps, ses.elapsed()), err
 	}
-	for it := 0; it < s.Iterations; it++ {
+	// finish checkpoints and records iteration it (done: the run stops after it).
+	finish := func(it int, info StepInfo, done bool) error {
+		info.Counts = ses.counts()
+		if save != nil {
+			cp := &Checkpoint{Method: m.Name(), Step: it + 1, Steps: s.Iterations, Done: done || it+1 == s.Iterations,
+				Ensemble: x, Counts: info.Counts, Wall: ses.elapsed()}
+			if err := save(cp); err != nil {
+				return fmt.Errorf("guidance: EKI: checkpoint after iteration %d: %w", it, err)
+			}
+		}
+		if err := rec.Record(info); err != nil {
+			return fmt.Errorf("guidance: EKI: recorder: %w", err)
+		}
+		return nil
+	}
+	for it := first; it < s.Iterations; it++ {
 		info := StepInfo{Method: m.Name(), Step: it, Steps: s.Iterations, Guided: true}
-		if err := eng.Forward(ctx, y, x); err != nil {
+		nfail, err := forwardTolerant(ctx, eng, s.OnMemberFailure, y, x, errs)
+		if err != nil {
 			if ctx.Err() != nil {
 				return partial(it, ctx.Err())
 			}
 			return partial(it, fmt.Errorf("guidance: EKI iteration %d: %w", it, atStep(err, it)))
 		}
-		misfitGradients(p, e, y, loss, &info)
-		if s.Discrepancy > 0 && info.MisfitMean <= s.Discrepancy*float64(om)/2 {
-			info.Counts = eng.Counts()
-			if err := rec.Record(info); err != nil {
-				return partial(it+1, fmt.Errorf("guidance: EKI: recorder: %w", err))
+		stop := false
+		if nfail > 0 {
+			info.Failed = nfail
+			sv, err := newSurvivors(x, y, errs)
+			if err != nil {
+				return partial(it, fmt.Errorf("guidance: EKI iteration %d: %w", it, atStep(err, it)))
 			}
-			return partial(it+1, nil) // fitted to the noise level: stop
+			sv.misfit(p, &info)
+			stop = s.Discrepancy > 0 && info.MisfitMean <= s.Discrepancy*float64(om)/2
+			if !stop {
+				step, err := sv.update(s.Scale)
+				if err != nil {
+					return partial(it, fmt.Errorf("guidance: EKI iteration %d: %w", it, err))
+				}
+				info.StepSize = step.Step
+			}
+			sv.finish(x, resampleSeed(s.Seed, it, 0))
+		} else {
+			misfitGradients(p, e, y, loss, &info)
+			stop = s.Discrepancy > 0 && info.MisfitMean <= s.Discrepancy*float64(om)/2
+			if !stop {
+				step := kal.Update(x, y, e, s.Scale)
+				info.StepSize = step.Step
+			}
 		}
-		step := kal.Update(x, y, e, s.Scale)
-		info.StepSize = step.Step
+		if stop { // fitted to the noise level: stop
+			if err := finish(it, info, true); err != nil {
+				return partial(it+1, err)
+			}
+			return partial(it+1, nil)
+		}
 		info.Spread = spread(x, mean)
-		info.Counts = eng.Counts()
-		if err := rec.Record(info); err != nil {
-			return partial(it+1, fmt.Errorf("guidance: EKI: recorder: %w", err))
+		if err := finish(it, info, false); err != nil {
+			return partial(it+1, err)
 		}
 	}
 	return partial(s.Iterations, nil)

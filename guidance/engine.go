@@ -62,6 +62,16 @@ type Counts struct {
 	// DenoiserVJP is the number of vector–Jacobian products of the denoiser (gradient-based
 	// baselines: DPS, GSG, DPG).
 	DenoiserVJP int64 `json:"denoiser_vjp"`
+	// Failed is the number of forward-model evaluations that failed (an error or a non-finite
+	// output; included in Forward). With FailResample their members were redrawn.
+	Failed int64 `json:"forward_failed"`
+}
+
+// Add returns the sum of c and d (the counts of a resumed run: those of the checkpoint plus
+// the new evaluations).
+func (c Counts) Add(d Counts) Counts {
+	return Counts{Forward: c.Forward + d.Forward, Sequential: c.Sequential + d.Sequential, Adjoint: c.Adjoint + d.Adjoint,
+		Denoiser: c.Denoiser + d.Denoiser, DenoiserVJP: c.DenoiserVJP + d.DenoiserVJP, Failed: c.Failed + d.Failed}
 }
 
 // ErrNoAdjoint is returned by Engine.Adjoint when the forward model is not linear with an
@@ -104,7 +114,7 @@ type Local struct {
 	in, out int
 
 	forward, adjoint, denoise, vjp atomic.Int64
-	seq                            atomic.Int64
+	seq, failed                    atomic.Int64
 }
 
 // NewLocal returns a local engine with the given number of workers (GOMAXPROCS if ≤ 0),
@@ -163,7 +173,7 @@ func (l *Local) OutputDim() int { return l.out }
 // Counts returns the evaluations so far.
 func (l *Local) Counts() Counts {
 	return Counts{Forward: l.forward.Load(), Sequential: l.seq.Load(), Adjoint: l.adjoint.Load(),
-		Denoiser: l.denoise.Load(), DenoiserVJP: l.vjp.Load()}
+		Denoiser: l.denoise.Load(), DenoiserVJP: l.vjp.Load(), Failed: l.failed.Load()}
 }
 
 // AddSequential adds n to the sequential forward count (rounds on the critical path that
@@ -183,6 +193,7 @@ func (l *Local) Forward(ctx context.Context, dst, x *mat.Dense) error {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				return err
 			}
+			l.failed.Add(1)
 			return &MemberError{Step: -1, Member: i, What: "forward model", Err: err}
 		}
 		return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/enkg-go/enkg/diffusion"
 	"github.com/enkg-go/enkg/rng"
@@ -56,6 +55,10 @@ type EnKGSettings struct {
 	// Init, when non-nil, is the initial ensemble (J×D) instead of random draws; it is not
 	// modified.
 	Init *mat.Dense
+	// OnMemberFailure is what a failed forward evaluation of a member does: stop the run
+	// (FailError, default) or redraw the member (FailResample, EnsembleKalmanProcesses.jl's
+	// SampleSuccGauss; see FailurePolicy).
+	OnMemberFailure FailurePolicy
 }
 
 // GuidedSteps returns the number of guided steps, those i with start·N < i < N − ⌊end·N⌋.
@@ -125,6 +128,9 @@ func (s EnKGSettings) Validate() error {
 	if err := checkSchedule(s.SigmaMin, s.SigmaMax, s.Rho); err != nil {
 		return bad("%v", err)
 	}
+	if err := s.OnMemberFailure.validate(); err != nil {
+		return bad("%v", err)
+	}
 	if s.Init != nil {
 		if r, _ := s.Init.Dims(); r != s.Members {
 			return bad("initial ensemble has %d rows, J = %d", r, s.Members)
@@ -187,28 +193,35 @@ type enkgState struct {
 	prior      diffusion.Denoiser // the prior evaluated through the engine
 	mean       []float64
 	loss       []float64
+	errs       []error // per-member failures (FailResample)
 }
 
 // Run samples the ensemble. With a trace function (see RunTrace) it reports the particles
 // after each guided step's updates.
 func (m *EnKG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*Result, error) {
-	return m.run(ctx, p, eng, rec, nil)
+	return m.run(ctx, p, eng, rec, nil, nil, nil)
 }
 
 // RunTrace is Run with a callback called after the guidance updates of each guided step i,
 // before its Euler move, with the particles (J×D, valid only during the call).
 func (m *EnKG) RunTrace(ctx context.Context, p *Problem, eng Engine, rec Recorder, trace func(i int, x *mat.Dense)) (*Result, error) {
-	return m.run(ctx, p, eng, rec, trace)
+	return m.run(ctx, p, eng, rec, trace, nil, nil)
 }
 
-func (m *EnKG) run(ctx context.Context, p *Problem, eng Engine, rec Recorder, trace func(int, *mat.Dense)) (*Result, error) {
+// RunFrom is Run continued from a checkpoint (nil: the start), saving one after every
+// sampling step (see Resumable). The particles after step i are all the state there is: the
+// initial draws are the only randomness (and the redraws of FailResample, keyed by step).
+func (m *EnKG) RunFrom(ctx context.Context, p *Problem, eng Engine, rec Recorder, from *Checkpoint, save func(*Checkpoint) error) (*Result, error) {
+	return m.run(ctx, p, eng, rec, nil, from, save)
+}
+
+func (m *EnKG) run(ctx context.Context, p *Problem, eng Engine, rec Recorder, trace func(int, *mat.Dense), from *Checkpoint, save func(*Checkpoint) error) (*Result, error) {
 	if err := Check(p, m, eng); err != nil {
 		return nil, err
 	}
 	if rec == nil {
 		rec = NopRecorder{}
 	}
-	start := time.Now()
 	s := m.s
 	j, d, om := s.Members, eng.InputDim(), eng.OutputDim()
 	if s.Init != nil {
@@ -216,6 +229,12 @@ func (m *EnKG) run(ctx context.Context, p *Problem, eng Engine, rec Recorder, tr
 			return nil, fmt.Errorf("guidance: EnKG: initial ensemble has %d columns, the forward model takes %d", c, d)
 		}
 	}
+	if from != nil {
+		if err := from.check(m.Name(), s.Steps, j, d); err != nil {
+			return nil, err
+		}
+	}
+	ses := newSession(eng, from)
 	kal, err := NewKalman(j, d, om)
 	if err != nil {
 		return nil, err
@@ -227,9 +246,20 @@ func (m *EnKG) run(ctx context.Context, p *Problem, eng Engine, rec Recorder, tr
 		prior: engineDenoiser{eng: eng, d: p.Prior},
 		mean:  make([]float64, d), loss: make([]float64, j),
 	}
-	if s.Init != nil {
+	if s.OnMemberFailure == FailResample {
+		st.errs = make([]error, j)
+	}
+	first := 0
+	switch {
+	case from != nil:
+		st.x.Copy(from.Ensemble)
+		first = from.Step
+		if from.Done {
+			first = s.Steps
+		}
+	case s.Init != nil:
 		st.x.Copy(s.Init)
-	} else {
+	default:
 		for i := 0; i < j; i++ {
 			r := rng.Stream(s.Seed, i)
 			row := st.x.RawRowView(i)
@@ -240,15 +270,15 @@ func (m *EnKG) run(ctx context.Context, p *Problem, eng Engine, rec Recorder, tr
 	}
 	sig := m.Sigmas()
 	partial := func(steps int, err error) (*Result, error) {
-		return newResult(m.Name(), st.x, eng.Counts(), steps, time.Since(start)), err
+		return newResult(m.Name(), st.x, ses.counts(), steps, ses.elapsed()), err
 	}
-	for i := 0; i < s.Steps; i++ {
+	for i := first; i < s.Steps; i++ {
 		info := StepInfo{Method: m.Name(), Step: i, Steps: s.Steps, Sigma: sig[i], MisfitMean: math.NaN(), MisfitMax: math.NaN()}
 		if s.Updates > 0 && guided(i, s.Steps, s.ThresholdStart, s.ThresholdEnd) {
 			info.Guided = true
 			k := odeSteps(i, s.Steps, s.MaxODESteps)
 			for u := 0; u < s.Updates; u++ {
-				step, err := m.update(ctx, p, eng, st, sig[i], k, m.GuidanceScale(i), &info)
+				step, err := m.update(ctx, p, eng, st, sig[i], k, m.GuidanceScale(i), &info, i, u)
 				if err != nil {
 					if ctx.Err() != nil {
 						return partial(i, ctx.Err())
@@ -268,7 +298,14 @@ func (m *EnKG) run(ctx context.Context, p *Problem, eng Engine, rec Recorder, tr
 			return partial(i, fmt.Errorf("guidance: EnKG step %d (σ = %.4g): %w", i, sig[i], atStep(err, i)))
 		}
 		info.Spread = spread(st.x, st.mean)
-		info.Counts = eng.Counts()
+		info.Counts = ses.counts()
+		if save != nil {
+			cp := &Checkpoint{Method: m.Name(), Step: i + 1, Steps: s.Steps, Done: i+1 == s.Steps, Ensemble: st.x,
+				Counts: info.Counts, Wall: ses.elapsed()}
+			if err := save(cp); err != nil {
+				return partial(i+1, fmt.Errorf("guidance: EnKG: checkpoint after step %d: %w", i, err))
+			}
+		}
 		if err := rec.Record(info); err != nil {
 			return partial(i+1, fmt.Errorf("guidance: EnKG: recorder: %w", err))
 		}
@@ -312,17 +349,35 @@ func (m *EnKG) denoiseODE(ctx context.Context, p *Problem, eng Engine, st *enkgS
 	return st.ode.Denoise(ctx, st.x0, st.x, st.prior, sigma, k)
 }
 
-// update performs one ensemble Kalman guidance update of st.x at noise level σ.
-func (m *EnKG) update(ctx context.Context, p *Problem, eng Engine, st *enkgState, sigma float64, k int, scale float64, info *StepInfo) (KalmanStep, error) {
+// update performs one ensemble Kalman guidance update of st.x at noise level σ. With
+// FailResample, failed members leave update u of step i and are redrawn.
+func (m *EnKG) update(ctx context.Context, p *Problem, eng Engine, st *enkgState, sigma float64, k int, scale float64, info *StepInfo, i, u int) (KalmanStep, error) {
 	if err := m.denoiseODE(ctx, p, eng, st, sigma, k); err != nil {
 		return KalmanStep{}, err
 	}
-	if err := eng.Forward(ctx, st.y, st.x0); err != nil {
+	nfail, err := forwardTolerant(ctx, eng, m.s.OnMemberFailure, st.y, st.x0, st.errs)
+	if err != nil {
 		return KalmanStep{}, err
+	}
+	_, _, om := st.kal.Dims()
+	if nfail > 0 {
+		info.Failed += nfail
+		sv, err := newSurvivors(st.x, st.y, st.errs)
+		if err != nil {
+			return KalmanStep{}, err
+		}
+		sv.misfit(p, info)
+		var step KalmanStep
+		if !(m.s.Discrepancy > 0 && info.MisfitMean <= m.s.Discrepancy*float64(om)/2) {
+			if step, err = sv.update(scale); err != nil {
+				return step, err
+			}
+		}
+		sv.finish(st.x, resampleSeed(m.s.Seed, i, u))
+		return step, nil
 	}
 	misfitGradients(p, st.e, st.y, st.loss, info)
 	if m.s.Discrepancy > 0 {
-		_, _, om := st.kal.Dims()
 		if info.MisfitMean <= m.s.Discrepancy*float64(om)/2 {
 			return KalmanStep{}, nil // the data are fitted to the noise level: no update
 		}

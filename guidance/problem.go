@@ -76,6 +76,12 @@ type Options struct {
 	Engine Engine
 	// Recorder receives per-step diagnostics (nil: none).
 	Recorder Recorder
+	// Checkpoint, when non-nil, is called with the run's state after every step (a method
+	// that is not Resumable is then an error); Checkpoint.Save writes it to a file.
+	Checkpoint func(*Checkpoint) error
+	// Resume, when non-nil, continues the run it describes (LoadCheckpoint) instead of
+	// starting afresh; the final ensemble is bit-identical to that of an uninterrupted run.
+	Resume *Checkpoint
 }
 
 // Solve checks that m can run on p, builds the engine, and runs m. The result holds the
@@ -84,6 +90,9 @@ type Options struct {
 func Solve(ctx context.Context, p *Problem, m Method, opt Options) (*Result, error) {
 	if p == nil || m == nil {
 		return nil, errors.New("guidance: nil problem or method")
+	}
+	if _, ok := m.(Resumable); !ok && (opt.Checkpoint != nil || opt.Resume != nil) {
+		return nil, fmt.Errorf("guidance: %s cannot be checkpointed or resumed (EnKG and EKI can)", m.Name())
 	}
 	eng := opt.Engine
 	if eng == nil {
@@ -102,6 +111,9 @@ func Solve(ctx context.Context, p *Problem, m Method, opt Options) (*Result, err
 	rec := opt.Recorder
 	if rec == nil {
 		rec = NopRecorder{}
+	}
+	if r, ok := m.(Resumable); ok && (opt.Checkpoint != nil || opt.Resume != nil) {
+		return r.RunFrom(ctx, p, eng, rec, opt.Resume, opt.Checkpoint)
 	}
 	return m.Run(ctx, p, eng, rec)
 }

@@ -25,6 +25,9 @@ type StepInfo struct {
 	Spread float64
 	// StepSize is the step length of the last guidance update (scale/‖C‖_F for EnKG/EKI).
 	StepSize float64
+	// Failed is the number of members whose forward evaluation failed in this step (redrawn
+	// with FailResample; the misfit statistics are those of the others).
+	Failed int
 	// Counts are the evaluations so far.
 	Counts Counts
 }
