@@ -143,6 +143,12 @@ type Algorithm struct {
 	DPG  DPG      `yaml:"dpg"`
 	SCG  SCG      `yaml:"scg"`
 	Sch  Schedule `yaml:"schedule"` // discretisation of the DPS/GSG/DPG/SCG baselines
+	// OnMemberFailure: error (a member whose forward model fails or returns a NaN or an
+	// infinity stops the solve) or resample (enkg and eki: failed members sit out the update
+	// and are redrawn from a Gaussian fitted to the successful ones, EnsembleKalmanProcesses.jl's
+	// SampleSuccGauss; guidance.FailResample). metrics.json counts the failures
+	// (counts.forward_failed).
+	OnMemberFailure string `yaml:"on_member_failure"`
 }
 
 // EnKG are guidance.EnKGSettings (σ values in the prior's normalised space).
@@ -245,7 +251,8 @@ func Defaults() Config {
 		Prior: PriorConfig{Kind: "gaussian", Variance: 1, Alpha: 2.5, Tau: 7, Samples: 512, Components: 8, Diagonal: true,
 			Fit: "spectral"},
 		Algorithm: Algorithm{
-			Name: "enkg",
+			Name:            "enkg",
+			OnMemberFailure: "error",
 			EnKG: EnKG{Members: e.Members, Steps: e.Steps, Updates: e.Updates, Scale: e.Scale, SigmaMax: e.SigmaMax,
 				SigmaMin: e.SigmaMin, Rho: e.Rho, ThresholdStart: e.ThresholdStart, ThresholdEnd: e.ThresholdEnd,
 				LRMinRatio: e.LRMinRatio, ODESigmaMin: e.ODESigmaMin, MaxODESteps: e.MaxODESteps},

@@ -12,7 +12,13 @@ func (c Config) EnKGSettings() guidance.EnKGSettings {
 	return guidance.EnKGSettings{Members: e.Members, Steps: e.Steps, Updates: e.Updates, Scale: e.Scale,
 		SigmaMax: e.SigmaMax, SigmaMin: e.SigmaMin, Rho: e.Rho, ThresholdStart: e.ThresholdStart, ThresholdEnd: e.ThresholdEnd,
 		LRMinRatio: e.LRMinRatio, ODESigmaMin: e.ODESigmaMin, MaxODESteps: e.MaxODESteps, Float32Schedule: e.Float32Schedule,
-		Discrepancy: e.Discrepancy, Seed: c.Seed}
+		Discrepancy: e.Discrepancy, Seed: c.Seed, OnMemberFailure: c.failurePolicy()}
+}
+
+// failurePolicy is algorithm.on_member_failure (FailError when invalid: Method reports it).
+func (c Config) failurePolicy() guidance.FailurePolicy {
+	f, _ := guidance.ParseFailurePolicy(c.Algorithm.OnMemberFailure)
+	return f
 }
 
 // Budget returns the forward-model evaluations of the EnKG settings (known before a run):
@@ -24,7 +30,8 @@ func (c Config) Budget() int64 { return c.EnKGSettings().ForwardBudget() }
 // evaluations as the EnKG settings (exactly, since the budget is a multiple of J).
 func (c Config) EKISettings() guidance.EKISettings {
 	k := c.Algorithm.EKI
-	s := guidance.EKISettings{Members: k.Members, Iterations: k.Iterations, Scale: k.Scale, Discrepancy: k.Discrepancy, Seed: c.Seed}
+	s := guidance.EKISettings{Members: k.Members, Iterations: k.Iterations, Scale: k.Scale, Discrepancy: k.Discrepancy, Seed: c.Seed,
+		OnMemberFailure: c.failurePolicy()}
 	if k.EqualBudget {
 		s.Members = c.Algorithm.EnKG.Members
 		s.Iterations = max(1, int(c.Budget()/int64(max(1, s.Members))))
@@ -37,6 +44,13 @@ func (c Config) Method() (guidance.Method, error) {
 	a := c.Algorithm
 	sch := guidance.Schedule{Kind: a.Sch.Kind, Steps: a.Sch.Steps, SigmaMax: a.Sch.SigmaMax, SigmaMin: a.Sch.SigmaMin,
 		SigmaFinal: a.Sch.SigmaFinal, Rho: a.Sch.Rho}
+	fail, err := guidance.ParseFailurePolicy(a.OnMemberFailure)
+	if err != nil {
+		return nil, fmt.Errorf("%w: algorithm.on_member_failure %q (want error or resample)", ErrConfig, a.OnMemberFailure)
+	}
+	if fail == guidance.FailResample && a.Name != "enkg" && a.Name != "eki" {
+		return nil, fmt.Errorf("%w: algorithm.on_member_failure resample is for enkg and eki, not %s", ErrConfig, a.Name)
+	}
 	switch a.Name {
 	case "enkg":
 		return guidance.NewEnKG(c.EnKGSettings())
