@@ -41,8 +41,14 @@ Rules every command follows:
 	SilenceErrors: true,
 }
 
+// signalContext is cancelled by SIGINT (Ctrl-C) or SIGTERM (timeout, batch schedulers,
+// kill): commands stop cleanly, solves save their partial results and checkpoint.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	if err := rootCmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "enkg:", err)

@@ -59,7 +59,12 @@ type solveOptions struct {
 	out      string
 	progress bool
 	force    bool
+	resume   bool
 }
+
+// solveAfterCheckpoint, when set (tests), is called after each checkpoint is written with the
+// number of completed steps.
+var solveAfterCheckpoint func(step int)
 
 func init() {
 	var o solveOptions
@@ -91,10 +96,21 @@ settings' ensemble size for as many iterations as their forward budget allows
 Writes into DIR (which must be empty or absent unless --force; a DIR that already holds the
 complete results of the same resolved configuration is left as is, so a study script resumes): ensemble.npy, mean.npy,
 std.npy, truth.npy, observation.npy, PNG figures, metrics.json (counts.forward: forward
-evaluations) and, last, config.yaml (fully resolved: rerunning it reproduces the run).`,
+evaluations) and, last, config.yaml (fully resolved: rerunning it reproduces the run).
+
+EnKG and EKI keep checkpoint.npz in DIR, rewritten atomically after every sampling step (EKI:
+iteration). Ctrl-C or SIGTERM (timeout, batch schedulers) stops the solve and saves the partial
+results; rerun the same command with --resume to continue from the last completed step: the final
+ensemble.npy is bit-identical to an uninterrupted run's, finished steps are not recomputed, and
+the counts include the earlier sessions. The checkpoint is deleted when the results are complete.
+
+algorithm.on_member_failure resample (enkg, eki) keeps a solve going when the forward model fails
+on some members: they sit out that update and are redrawn from a Gaussian fitted to the others;
+metrics.json counts them (counts.forward_failed).`,
 		Example: `  enkg solve --config configs/linear-gaussian.yaml --out out/lin
   enkg solve --config configs/navier-stokes-neural.yaml --set truth.seed=1003 --out out/ns-1003
-  enkg solve --config configs/navier-stokes-neural.yaml --set algorithm.name=eki --out out/ns-eki`,
+  enkg solve --config configs/navier-stokes-neural.yaml --set algorithm.name=eki --out out/ns-eki
+  timeout 600 enkg solve --config configs/navier-stokes-published.yaml --out out/ns-pub; enkg solve --config configs/navier-stokes-published.yaml --out out/ns-pub --resume`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSolve(cmd.Context(), o, cmd.ErrOrStderr())
@@ -106,6 +122,7 @@ evaluations) and, last, config.yaml (fully resolved: rerunning it reproduces the
 	f.StringVar(&o.out, "out", "", "output directory (required; empty or absent unless --force)")
 	f.BoolVar(&o.progress, "progress", true, "draw a progress bar on stderr")
 	f.BoolVar(&o.force, "force", false, "write into a non-empty output directory, replacing the outputs there")
+	f.BoolVar(&o.resume, "resume", false, "continue an interrupted solve of the same configuration from --out's checkpoint.npz (enkg, eki)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -126,9 +143,9 @@ func solveCheckOut(dir string, force bool, inputs []string) error {
 		return err
 	}
 	if len(ents) > 0 && !force {
-		return fmt.Errorf("--out %s is not empty (%d entries): choose a new directory or pass --force to replace its outputs", dir, len(ents))
+		return fmt.Errorf("--out %s is not empty (%d entries): choose a new directory, pass --resume to continue an interrupted solve of the same configuration, or --force to replace its outputs", dir, len(ents))
 	}
-	for _, name := range problem.Files {
+	for _, name := range append(problem.Files[:len(problem.Files):len(problem.Files)], problem.CheckpointFile) {
 		if err := atomicfile.CheckOutput(dir+string(os.PathSeparator)+name, inputs...); err != nil {
 			return err
 		}
@@ -158,9 +175,45 @@ func solveComplete(dir string, cfg problem.Config) bool {
 	return json.Unmarshal(b, &m) == nil && m.Complete
 }
 
+// solveResumeCheck decides what --resume continues: the checkpoint in dir when it belongs to
+// cfg, or nothing (a fresh start) when dir is empty, absent or holds the partial results of
+// cfg from before its first checkpoint. Any other content is refused as without --resume.
+func solveResumeCheck(dir string, cfg problem.Config, stderr io.Writer) (*guidance.Checkpoint, error) {
+	cp, note, err := cfg.LoadCheckpoint(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--resume: %w (a new --out, or --force to start afresh)", err)
+	}
+	if note != "" {
+		fmt.Fprintf(stderr, "solve: note: %s; the result is bit-identical to an uninterrupted run only if the numerics did not change\n", note)
+	}
+	if cp != nil {
+		state := fmt.Sprintf("after step %d of %d", cp.Step, cp.Steps)
+		if cp.Done {
+			state = "finished"
+		}
+		fmt.Fprintf(stderr, "solve: resuming %s %s (%d forward evaluations done)\n", cp.Method, state, cp.Counts.Forward)
+		return cp, nil
+	}
+	want, err := cfg.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "config.yaml")); err == nil && bytes.Equal(got, want) {
+		fmt.Fprintf(stderr, "solve: %s has no checkpoint: starting from the beginning\n", dir)
+		return nil, nil
+	}
+	if err := solveCheckOut(dir, false, nil); err != nil {
+		return nil, fmt.Errorf("--resume: %s has no checkpoint and no results of this configuration: %w", dir, err)
+	}
+	return nil, nil
+}
+
 func runSolve(ctx context.Context, o solveOptions, stderr io.Writer) error {
 	if o.config == "" || o.out == "" {
 		return fmt.Errorf("solve: --config and --out are required")
+	}
+	if o.resume && o.force {
+		return fmt.Errorf("solve: --resume continues the run in --out, --force replaces it: choose one")
 	}
 	cfg, err := problem.Load(o.config, o.sets)
 	if err != nil {
@@ -170,20 +223,54 @@ func runSolve(ctx context.Context, o solveOptions, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "solve: %s already holds the complete results of this configuration (--force to rerun)\n", o.out)
 		return nil
 	}
-	if err := solveCheckOut(o.out, o.force, []string{o.config, cfg.Truth.File, cfg.Observation.File, cfg.Prior.File, cfg.Prior.Data}); err != nil {
-		return fmt.Errorf("solve: %w", err)
-	}
+	inputs := []string{o.config, cfg.Truth.File, cfg.Observation.File, cfg.Prior.File, cfg.Prior.Data}
 	method, err := cfg.Method()
 	if err != nil {
 		return fmt.Errorf("solve: %w", err)
+	}
+	_, resumable := method.(guidance.Resumable)
+	var from *guidance.Checkpoint
+	if o.resume {
+		if !resumable {
+			return fmt.Errorf("solve: --resume: %s cannot be resumed (enkg and eki can)", method.Name())
+		}
+		if from, err = solveResumeCheck(o.out, cfg, stderr); err != nil {
+			return fmt.Errorf("solve: %w", err)
+		}
+	}
+	if err := solveCheckOut(o.out, o.force || o.resume, inputs); err != nil {
+		return fmt.Errorf("solve: %w", err)
+	}
+	if o.force {
+		if err := problem.RemoveCheckpoint(o.out); err != nil {
+			return fmt.Errorf("solve: %w", err)
+		}
 	}
 	p, err := problem.Build(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("solve: %w", err)
 	}
-	opt := guidance.Options{Workers: cfg.Workers}
+	opt := guidance.Options{Workers: cfg.Workers, Resume: from}
 	if o.progress {
 		opt.Recorder = guidance.NewProgress(stderr)
+	}
+	if resumable {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return fmt.Errorf("solve: %w", err)
+		}
+		save, err := cfg.Checkpointer(o.out)
+		if err != nil {
+			return fmt.Errorf("solve: %w", err)
+		}
+		opt.Checkpoint = func(c *guidance.Checkpoint) error {
+			if err := save(c); err != nil {
+				return err
+			}
+			if solveAfterCheckpoint != nil {
+				solveAfterCheckpoint(c.Step)
+			}
+			return nil
+		}
 	}
 	t0 := time.Now()
 	res, runErr := p.Run(ctx, method, opt)
@@ -195,8 +282,20 @@ func runSolve(ctx context.Context, o solveOptions, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "%s: rel L2 %.4f, %d forward evaluations (%d sequential), %d denoiser evaluations, %.1fs → %s\n",
 		res.Method, res.Metrics["rel_l2"], res.Counts.Forward, res.Counts.Sequential, res.Counts.Denoiser, time.Since(t0).Seconds(), o.out)
+	if res.Counts.Failed > 0 {
+		fmt.Fprintf(stderr, "%s: %d forward evaluations failed (members redrawn)\n", res.Method, res.Counts.Failed)
+	}
 	if runErr != nil {
+		if resumable {
+			return fmt.Errorf("solve: stopped early (partial results saved; the same command with --resume continues from %s): %w",
+				problem.CheckpointFile, runErr)
+		}
 		return fmt.Errorf("solve: stopped early (partial results saved): %w", runErr)
+	}
+	if resumable {
+		if err := problem.RemoveCheckpoint(o.out); err != nil {
+			return fmt.Errorf("solve: %w", err)
+		}
 	}
 	return nil
 }
