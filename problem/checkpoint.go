@@ -71,8 +71,8 @@ func CodeVersion() string {
 	return v
 }
 
-func (p *Problem) checkpointMeta() (string, error) {
-	fp, err := p.Config.ConfigFingerprint()
+func (c Config) checkpointMeta() (string, error) {
+	fp, err := c.ConfigFingerprint()
 	if err != nil {
 		return "", err
 	}
@@ -80,27 +80,27 @@ func (p *Problem) checkpointMeta() (string, error) {
 	return string(b), err
 }
 
-// Checkpointer returns the guidance.Options.Checkpoint function that writes the run's state
-// into dir/CheckpointFile after every step, atomically (the previous checkpoint stays whole
-// until the new one is complete), stamped with the configuration's fingerprint.
-func (p *Problem) Checkpointer(dir string) (func(*guidance.Checkpoint) error, error) {
-	meta, err := p.checkpointMeta()
+// Checkpointer returns the guidance.Options.Checkpoint function that writes the state of a
+// run of c into dir/CheckpointFile after every step, atomically (the previous checkpoint
+// stays whole until the new one is complete), stamped with c's fingerprint.
+func (c Config) Checkpointer(dir string) (func(*guidance.Checkpoint) error, error) {
+	meta, err := c.checkpointMeta()
 	if err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, CheckpointFile)
-	return func(c *guidance.Checkpoint) error {
-		c.Meta = meta
-		return c.Save(path)
+	return func(cp *guidance.Checkpoint) error {
+		cp.Meta = meta
+		return cp.Save(path)
 	}, nil
 }
 
-// LoadCheckpoint reads dir/CheckpointFile for guidance.Options.Resume. It returns (nil, nil)
-// when there is none and an error wrapping ErrCheckpoint when it belongs to another
-// configuration (workers aside). note is non-empty when another version of the program wrote
+// LoadCheckpoint reads dir/CheckpointFile for guidance.Options.Resume of a run of c. It
+// returns a nil checkpoint when there is none and an error wrapping ErrCheckpoint when it
+// belongs to another configuration (workers aside). note is non-empty when another version of the program wrote
 // it: the result is then bit-identical to an uninterrupted run only if the numerics did not
 // change in between.
-func (p *Problem) LoadCheckpoint(dir string) (cp *guidance.Checkpoint, note string, err error) {
+func (c Config) LoadCheckpoint(dir string) (cp *guidance.Checkpoint, note string, err error) {
 	path := filepath.Join(dir, CheckpointFile)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, "", nil
@@ -113,7 +113,7 @@ func (p *Problem) LoadCheckpoint(dir string) (cp *guidance.Checkpoint, note stri
 	if err := json.Unmarshal([]byte(cp.Meta), &got); err != nil {
 		return nil, "", fmt.Errorf("%w: %s has no configuration fingerprint", ErrCheckpoint, path)
 	}
-	fp, err := p.Config.ConfigFingerprint()
+	fp, err := c.ConfigFingerprint()
 	if err != nil {
 		return nil, "", err
 	}

@@ -30,7 +30,7 @@ func TestResumeThroughProblem(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
-		save, err := p.Checkpointer(dir)
+		save, err := p.Config.Checkpointer(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func TestResumeThroughProblem(t *testing.T) {
 		}
 		cancel()
 		q := build(t, linCfg, "algorithm.name="+name, "workers=1")
-		cp, note, err := q.LoadCheckpoint(dir)
+		cp, note, err := q.Config.LoadCheckpoint(dir)
 		if err != nil || cp == nil || cp.Step != 3 {
 			t.Fatalf("%s: checkpoint %+v, %v", name, cp, err)
 		}
@@ -61,7 +61,7 @@ func TestResumeThroughProblem(t *testing.T) {
 			t.Errorf("%s: resumed result differs from the uninterrupted one", name)
 		}
 		other := build(t, linCfg, "algorithm.name="+name, "seed=9")
-		if _, _, err := other.LoadCheckpoint(dir); !errors.Is(err, problem.ErrCheckpoint) {
+		if _, _, err := other.Config.LoadCheckpoint(dir); !errors.Is(err, problem.ErrCheckpoint) {
 			t.Errorf("%s: checkpoint of another seed: %v", name, err)
 		}
 		if err := problem.RemoveCheckpoint(dir); err != nil {
@@ -70,7 +70,7 @@ func TestResumeThroughProblem(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, problem.CheckpointFile)); !os.IsNotExist(err) {
 			t.Errorf("checkpoint not removed: %v", err)
 		}
-		if cp, _, err := q.LoadCheckpoint(dir); cp != nil || err != nil {
+		if cp, _, err := q.Config.LoadCheckpoint(dir); cp != nil || err != nil {
 			t.Errorf("no checkpoint: %v, %v", cp, err)
 		}
 	}
