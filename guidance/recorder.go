@@ -104,6 +104,9 @@ func (p *Progress) Record(s StepInfo) error {
 		desc += fmt.Sprintf(" misfit=%.3g", s.MisfitMean)
 	}
 	desc += fmt.Sprintf(" G-evals=%d", s.Counts.Forward)
+	if s.Counts.Failed > 0 {
+		desc += fmt.Sprintf(" failed=%d", s.Counts.Failed)
+	}
 	p.bar.Describe(desc)
 	if err := p.bar.Set(s.Step + 1); err != nil {
 		return err
