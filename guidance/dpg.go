@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/enkg-go/enkg/internal/parallel"
 	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
 	"gonum.org/v1/gonum/mat"
@@ -146,7 +147,7 @@ func (m *DPG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 			return err
 		}
 		// ∂(mean_k (R_k − b_k)·mc_loss_k)/∂x̂0 = −Σ_k w_k ε_k/(K·r), w_k = R_k·K/(K−1) − S/(K−1).
-		err = eng.Each(ctx, j, func(w int, _ operator.Operator, a int) error {
+		err = parallel.For(ctx, j, eng.Workers(), func(w, a int) error {
 			var S float64
 			for _, v := range rewards[a*K : (a+1)*K] {
 				S += v
@@ -176,7 +177,7 @@ func (m *DPG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 			return err
 		}
 		beta3 := float64(dz.n-i-1) / float64(dz.n)
-		err = eng.Each(ctx, j, func(w int, _ operator.Operator, a int) error {
+		err = parallel.For(ctx, j, eng.Workers(), func(w, a int) error {
 			gr, pr := g.RawRowView(a), prev.RawRowView(a)
 			bb := s.Beta * beta3
 			var nn float64

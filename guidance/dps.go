@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/enkg-go/enkg/internal/parallel"
 	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
 	"gonum.org/v1/gonum/mat"
@@ -268,7 +269,7 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 				return err
 			}
 			// ĝ_r = Σ_k coef_k·u_k, the directions regenerated in a fixed order.
-			err = eng.Each(ctx, j, func(w int, _ operator.Operator, r int) error {
+			err = parallel.For(ctx, j, eng.Workers(), func(w, r int) error {
 				gr := g.RawRowView(r)
 				for a := range gr {
 					gr[a] = 0
@@ -290,7 +291,7 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 		if err := eng.DenoiseVJP(ctx, vjp, ll, c.xs, g, sig); err != nil {
 			return err
 		}
-		err := eng.Each(ctx, j, func(w int, _ operator.Operator, r int) error {
+		err := parallel.For(ctx, j, eng.Workers(), func(w, r int) error {
 			eps := c.eps[w]
 			if !s.ODE {
 				for a := range eps {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/enkg-go/enkg/operator"
+	"github.com/enkg-go/enkg/internal/parallel"
 	"github.com/enkg-go/enkg/rng"
 	"gonum.org/v1/gonum/mat"
 )
@@ -99,7 +99,7 @@ func (m *SCG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 		info.MisfitMean, info.MisfitMax = math.NaN(), math.NaN()
 		switch {
 		case i < thr:
-			err := eng.Each(ctx, j, func(w int, _ operator.Operator, a int) error {
+			err := parallel.For(ctx, j, eng.Workers(), func(w, a int) error {
 				eps := c.eps[w]
 				for b := range eps {
 					eps[b] = c.streams[a].NormFloat64()
@@ -112,7 +112,7 @@ func (m *SCG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 			}
 		case i > thr && i < dz.n-1:
 			info.Guided = true
-			err := eng.Each(ctx, j*K, func(w int, _ operator.Operator, q int) error {
+			err := parallel.For(ctx, j*K, eng.Workers(), func(w, q int) error {
 				a, k := q/K, q%K
 				rnd := c.draws(w, subSeed, a, i, k)
 				eps := c.eps[w]
