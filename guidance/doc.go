@@ -29,7 +29,10 @@
 // # Engine, costs, diagnostics
 //
 // An Engine evaluates the forward model over the ensemble: Local runs a bounded worker pool
-// with one operator instance per worker (operator.Factory). Every Result reports its
+// with one operator instance per worker (operator.Factory). A backend implements only
+// Evaluator — batches of members in, outputs and per-member failures out — and NewCounted
+// (or Options.Evaluator) makes it an Engine that counts; the algorithms hand it matrices of
+// members, never code, so the members may be evaluated on other machines. Every Result reports its
 // Counts — forward evaluations in total and on the critical path, denoiser evaluations —
 // the cost columns of the paper's tables. Results do not depend on the number of workers:
 // every random draw comes from a stream keyed by member (and step and draw). A failed or

@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/enkg-go/enkg/internal/parallel"
-	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
 	"gonum.org/v1/gonum/mat"
 )
@@ -106,11 +105,8 @@ func (m *DPG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 	gden, g, prev, pred := mat.NewDense(j, d, nil), mat.NewDense(j, d, nil), mat.NewDense(j, d, nil), mat.NewDense(j, om, nil)
 	lossRef, z, r := make([]float64, j), make([]float64, j), make([]float64, j)
 	rewards := make([]float64, j*K)
-	workers := eng.Workers()
-	xp, yp := make([][]float64, workers), make([][]float64, workers)
-	for w := range xp {
-		xp[w], yp[w] = make([]float64, d), make([]float64, om)
-	}
+	qChunk := min(max(1, s.BatchSize), j*K)
+	qx, qy := mat.NewDense(qChunk, d, nil), mat.NewDense(qChunk, om, nil)
 	subSeed := rng.Sub(s.Seed, "dpg")
 	return run.loop(func(i int, sig, sc float64, info *StepInfo) error {
 		info.Guided = true
@@ -129,25 +125,41 @@ func (m *DPG) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 			max = math.Max(max, lossRef[a]/2)
 		}
 		info.MisfitMean, info.MisfitMax = sum/float64(j), max
+		// The Monte Carlo samples x̂0_a + r_a·ε_k go to the engine as data, BatchSize at a time,
+		// all in one round.
 		eng.AddSequential(1)
-		err := eng.Each(ctx, j*K, func(w int, op operator.Operator, q int) error {
-			a, k := q/K, q%K
-			rnd := c.draws(w, subSeed, a, i, k)
-			x0, xx, yy := c.den.RawRowView(a), xp[w], yp[w]
-			for b := range xx {
-				xx[b] = x0[b] + r[a]*rnd.NormFloat64()
+		for q0 := 0; q0 < j*K; q0 += qChunk {
+			n := min(qChunk, j*K-q0)
+			xq := qx.Slice(0, n, 0, d).(*mat.Dense)
+			yq := qy.Slice(0, n, 0, om).(*mat.Dense)
+			err := parallel.For(ctx, n, eng.Workers(), func(w, t int) error {
+				q := q0 + t
+				a, k := q/K, q%K
+				rnd := c.draws(w, subSeed, a, i, k)
+				x0, xx := c.den.RawRowView(a), xq.RawRowView(t)
+				for b := range xx {
+					xx[b] = x0[b] + r[a]*rnd.NormFloat64()
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			if err := op.Forward(ctx, yy, xx); err != nil {
-				return &MemberError{Step: i, Member: a, What: "forward model (Monte Carlo sample)", Err: err}
+			if err := eng.ForwardBatch(ctx, yq, xq); err != nil {
+				return queryError(err, i, q0, n, K, "forward model (Monte Carlo sample)")
 			}
-			rewards[q] = math.Exp(-(2*mf.Loss(yy, p.Observation) - lossRef[a]) / z[a])
-			return nil
-		})
-		if err != nil {
-			return err
+			err = parallel.For(ctx, n, eng.Workers(), func(w, t int) error {
+				q := q0 + t
+				a := q / K
+				rewards[q] = math.Exp(-(2*mf.Loss(yq.RawRowView(t), p.Observation) - lossRef[a]) / z[a])
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 		}
 		// ∂(mean_k (R_k − b_k)·mc_loss_k)/∂x̂0 = −Σ_k w_k ε_k/(K·r), w_k = R_k·K/(K−1) − S/(K−1).
-		err = parallel.For(ctx, j, eng.Workers(), func(w, a int) error {
+		err := parallel.For(ctx, j, eng.Workers(), func(w, a int) error {
 			var S float64
 			for _, v := range rewards[a*K : (a+1)*K] {
 				S += v

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/enkg-go/enkg/internal/parallel"
-	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
 	"gonum.org/v1/gonum/mat"
 )
@@ -199,9 +198,20 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 	ns := s.samples()
 	coef := make([]float64, j*ns)
 	workers := eng.Workers()
-	u, xp, yp := make([][]float64, workers), make([][]float64, workers), make([][]float64, workers)
+	u := make([][]float64, workers)
 	for w := range u {
-		u[w], xp[w], yp[w] = make([]float64, d), make([]float64, d), make([]float64, om)
+		u[w] = make([]float64, d)
+	}
+	// GSG query chunks: BatchSize queries (central: twice the rows).
+	central := s.Gradient == CentralGSG
+	qChunk := min(max(1, s.BatchSize), j*ns)
+	var qx, qy *mat.Dense
+	if s.Gradient != Exact {
+		rows := qChunk
+		if central {
+			rows *= 2
+		}
+		qx, qy = mat.NewDense(rows, d, nil), mat.NewDense(rows, om, nil)
 	}
 	subSeed := rng.Sub(s.Seed, "gsg")
 	return run.loop(func(i int, sig, sc float64, info *StepInfo) error {
@@ -237,36 +247,54 @@ func (m *DPS) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*R
 				return err
 			}
 		} else {
-			central := s.Gradient == CentralGSG
+			// The queries x̂0_r ± μ·u_k go to the engine as data, BatchSize queries at a time
+			// (rows [0, n) of a chunk: x̂0 + μu; central: rows [n, 2n) x̂0 − μu), all in one round.
 			eng.AddSequential(1)
-			err := eng.Each(ctx, j*ns, func(w int, op operator.Operator, q int) error {
-				r, k := q/ns, q%ns
-				rnd := c.draws(w, subSeed, r, i, k)
-				x0 := c.den.RawRowView(r)
-				uu, xx, yy := u[w], xp[w], yp[w]
-				for a := range uu {
-					uu[a] = rnd.NormFloat64()
-					xx[a] = x0[a] + s.Mu*uu[a]
-				}
-				if err := op.Forward(ctx, yy, xx); err != nil {
-					return &MemberError{Step: i, Member: r, What: "forward model (GSG query)", Err: err}
-				}
-				lp := 2 * mf.Loss(yy, p.Observation)
+			for q0 := 0; q0 < j*ns; q0 += qChunk {
+				n := min(qChunk, j*ns-q0)
+				rows := n
 				if central {
-					for a := range uu {
-						xx[a] = x0[a] - s.Mu*uu[a]
-					}
-					if err := op.Forward(ctx, yy, xx); err != nil {
-						return &MemberError{Step: i, Member: r, What: "forward model (GSG query)", Err: err}
-					}
-					coef[q] = (lp - 2*mf.Loss(yy, p.Observation)) / (s.Mu * float64(ns) * 2)
-				} else {
-					coef[q] = (lp - loss[r]) / (s.Mu * float64(ns))
+					rows = 2 * n
 				}
-				return nil
-			})
-			if err != nil {
-				return err
+				xq := qx.Slice(0, rows, 0, d).(*mat.Dense)
+				yq := qy.Slice(0, rows, 0, om).(*mat.Dense)
+				err := parallel.For(ctx, n, eng.Workers(), func(w, t int) error {
+					q := q0 + t
+					r, k := q/ns, q%ns
+					rnd := c.draws(w, subSeed, r, i, k)
+					x0, xx := c.den.RawRowView(r), xq.RawRowView(t)
+					var xm []float64
+					if central {
+						xm = xq.RawRowView(n + t)
+					}
+					for a := range xx {
+						ua := rnd.NormFloat64()
+						xx[a] = x0[a] + s.Mu*ua
+						if central {
+							xm[a] = x0[a] - s.Mu*ua
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				if err := eng.ForwardBatch(ctx, yq, xq); err != nil {
+					return queryError(err, i, q0, n, ns, "forward model (GSG query)")
+				}
+				err = parallel.For(ctx, n, eng.Workers(), func(w, t int) error {
+					q := q0 + t
+					lp := 2 * mf.Loss(yq.RawRowView(t), p.Observation)
+					if central {
+						coef[q] = (lp - 2*mf.Loss(yq.RawRowView(n+t), p.Observation)) / (s.Mu * float64(ns) * 2)
+					} else {
+						coef[q] = (lp - loss[q/ns]) / (s.Mu * float64(ns))
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
 			}
 			// ĝ_r = Σ_k coef_k·u_k, the directions regenerated in a fixed order.
 			err = parallel.For(ctx, j, eng.Workers(), func(w, r int) error {

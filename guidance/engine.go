@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync/atomic"
 
 	"github.com/enkg-go/enkg/diffusion"
 	"github.com/enkg-go/enkg/internal/parallel"
@@ -13,9 +12,11 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// Engine evaluates the forward model and the prior over a whole ensemble. The local worker
-// pool (NewLocal) is one implementation; a distributed backend can be another. Every
-// evaluation is counted (Counts), so that every Result reports its cost.
+// Engine evaluates the forward model and the prior over a whole ensemble for the algorithms.
+// Every evaluation is counted (Counts), so that every Result reports its cost. Counted is the
+// Engine of any Evaluator (the minimal backend interface: batches of members in, outputs
+// out); Local is Counted over the local worker pool (Pool) with the model's gradients.
+// Algorithms pass data (matrices of members), never code, so a backend may run elsewhere.
 //
 // Rows of an ensemble are members. Results must not depend on how members are distributed
 // over workers: member i's output depends only on row i of the input.
@@ -28,16 +29,18 @@ type Engine interface {
 	Adjoint(ctx context.Context, dst, v *mat.Dense) error
 	// HasAdjoint reports whether Adjoint is available.
 	HasAdjoint() bool
-	// Each calls fn(worker, op, i) for i = 0 … n−1 on the pool; op is the calling worker's
-	// own (counting) operator instance and worker ∈ [0, Workers()) indexes per-worker scratch.
-	Each(ctx context.Context, n int, fn func(worker int, op operator.Operator, i int) error) error
+	// ForwardBatch is Forward as a part of the current round: it counts the evaluations but
+	// not a sequential round (the caller adds the round with AddSequential). Algorithms that
+	// evaluate more points than fit in memory at once (GSG queries, DPG's Monte Carlo samples)
+	// pass them chunk by chunk.
+	ForwardBatch(ctx context.Context, dst, x *mat.Dense) error
 	// Denoise writes D(x_i; σ) into row i of dst (counts one denoiser evaluation per row).
 	Denoise(ctx context.Context, d diffusion.Denoiser, dst, x *mat.Dense, sigma float64) error
 	// DenoiseVJP writes J_D(x_i; σ)ᵀ·v_i into row i of dst, the vector–Jacobian product of
 	// the denoiser (what automatic differentiation computes in gradient-based guidance).
 	DenoiseVJP(ctx context.Context, d VJPDenoiser, dst, x, v *mat.Dense, sigma float64) error
 	// AddSequential adds n rounds to the sequential forward count (for algorithms whose
-	// critical path Each cannot know).
+	// critical path ForwardBatch cannot know).
 	AddSequential(n int64)
 	// Workers is the number of concurrent workers (size of per-worker scratch arrays).
 	Workers() int
@@ -105,110 +108,35 @@ func atStep(err error, step int) error {
 	return err
 }
 
-// Local is the Engine of a bounded pool of goroutines on this machine, with one forward-model
-// instance per worker (from an operator.Factory: plans and solver workspaces are never
-// shared). Cancelling the context stops new member evaluations promptly and returns ctx.Err().
+// Local is the Engine of a bounded pool of goroutines on this machine (Pool: one
+// forward-model instance per worker, from an operator.Factory, so plans and solver
+// workspaces are never shared), counted (Counted), with the model's adjoint or Jacobian
+// transpose when it has one. Cancelling the context stops new member evaluations promptly
+// and returns ctx.Err().
 type Local struct {
-	workers int
-	ops     []*countingOp
-	in, out int
-
-	forward, adjoint, denoise, vjp atomic.Int64
-	seq, failed                    atomic.Int64
+	*Counted
+	pool *Pool
 }
 
 // NewLocal returns a local engine with the given number of workers (GOMAXPROCS if ≤ 0),
 // calling f once per worker. All instances must agree on their dimensions.
 func NewLocal(f operator.Factory, workers int) (*Local, error) {
-	if f == nil {
-		return nil, errors.New("guidance: nil operator factory")
+	pool, err := NewPool(f, workers)
+	if err != nil {
+		return nil, err
 	}
-	workers = parallel.Workers(workers)
-	l := &Local{workers: workers, ops: make([]*countingOp, workers)}
-	for w := range l.ops {
-		op, err := f()
-		if err != nil {
-			return nil, fmt.Errorf("guidance: creating forward model for worker %d: %w", w, err)
-		}
-		if op == nil {
-			return nil, fmt.Errorf("guidance: operator factory returned nil for worker %d", w)
-		}
-		if w == 0 {
-			l.in, l.out = op.InputDim(), op.OutputDim()
-			if l.in < 1 || l.out < 1 {
-				return nil, fmt.Errorf("guidance: forward model dimensions %d → %d: %w", l.in, l.out, operator.ErrDim)
-			}
-		} else if op.InputDim() != l.in || op.OutputDim() != l.out {
-			return nil, fmt.Errorf("guidance: factory instance %d has dimensions %d → %d, instance 0 %d → %d: %w",
-				w, op.InputDim(), op.OutputDim(), l.in, l.out, operator.ErrDim)
-		}
-		l.ops[w] = &countingOp{Operator: op, n: &l.forward}
-	}
-	return l, nil
-}
-
-// countingOp counts forward evaluations and checks their output.
-type countingOp struct {
-	operator.Operator
-	n *atomic.Int64
-}
-
-func (c *countingOp) Forward(ctx context.Context, dst, x []float64) error {
-	c.n.Add(1)
-	if err := c.Operator.Forward(ctx, dst, x); err != nil {
-		return err
-	}
-	return operator.CheckFinite("output", dst)
-}
-
-// Workers returns the number of workers.
-func (l *Local) Workers() int { return l.workers }
-
-// InputDim returns the forward model's input dimension.
-func (l *Local) InputDim() int { return l.in }
-
-// OutputDim returns the forward model's output dimension.
-func (l *Local) OutputDim() int { return l.out }
-
-// Counts returns the evaluations so far.
-func (l *Local) Counts() Counts {
-	return Counts{Forward: l.forward.Load(), Sequential: l.seq.Load(), Adjoint: l.adjoint.Load(),
-		Denoiser: l.denoise.Load(), DenoiserVJP: l.vjp.Load(), Failed: l.failed.Load()}
-}
-
-// AddSequential adds n to the sequential forward count (rounds on the critical path that
-// Each cannot know about).
-func (l *Local) AddSequential(n int64) { l.seq.Add(n) }
-
-// Forward evaluates G on every row of x (one sequential round).
-func (l *Local) Forward(ctx context.Context, dst, x *mat.Dense) error {
-	r, c := x.Dims()
-	rd, cd := dst.Dims()
-	if c != l.in || rd != r || cd != l.out {
-		return fmt.Errorf("guidance: forward of a %d×%d ensemble into %d×%d, model %d → %d: %w", r, c, rd, cd, l.in, l.out, operator.ErrDim)
-	}
-	l.seq.Add(1)
-	return parallel.For(ctx, r, l.workers, func(w, i int) error {
-		if err := l.ops[w].Forward(ctx, dst.RawRowView(i), x.RawRowView(i)); err != nil {
-			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return err
-			}
-			l.failed.Add(1)
-			return &MemberError{Step: -1, Member: i, What: "forward model", Err: err}
-		}
-		return nil
-	})
+	return &Local{Counted: NewCounted(pool, pool.Workers()), pool: pool}, nil
 }
 
 // HasAdjoint reports whether the forward model implements operator.Adjointer.
 func (l *Local) HasAdjoint() bool {
-	_, ok := l.ops[0].Operator.(operator.Adjointer)
+	_, ok := l.pool.ops[0].(operator.Adjointer)
 	return ok
 }
 
 // Adjoint applies Aᵀ to every row of v.
 func (l *Local) Adjoint(ctx context.Context, dst, v *mat.Dense) error {
-	if _, ok := l.ops[0].Operator.(operator.Adjointer); !ok {
+	if _, ok := l.pool.ops[0].(operator.Adjointer); !ok {
 		return ErrNoAdjoint
 	}
 	r, c := v.Dims()
@@ -216,9 +144,9 @@ func (l *Local) Adjoint(ctx context.Context, dst, v *mat.Dense) error {
 	if c != l.out || rd != r || cd != l.in {
 		return fmt.Errorf("guidance: adjoint of %d×%d into %d×%d, model %d → %d: %w", r, c, rd, cd, l.in, l.out, operator.ErrDim)
 	}
-	return parallel.For(ctx, r, l.workers, func(w, i int) error {
+	return parallel.For(ctx, r, l.pool.workers, func(w, i int) error {
 		l.adjoint.Add(1)
-		if err := l.ops[w].Operator.(operator.Adjointer).Adjoint(dst.RawRowView(i), v.RawRowView(i)); err != nil {
+		if err := l.pool.ops[w].(operator.Adjointer).Adjoint(dst.RawRowView(i), v.RawRowView(i)); err != nil {
 			return &MemberError{Step: -1, Member: i, What: "adjoint", Err: err}
 		}
 		return nil
@@ -247,7 +175,7 @@ func hasGradient(eng Engine) bool {
 
 // HasVJP reports whether the forward model implements operator.Adjointer or operator.VJPer.
 func (l *Local) HasVJP() bool {
-	switch l.ops[0].Operator.(type) {
+	switch l.pool.ops[0].(type) {
 	case operator.Adjointer, operator.VJPer:
 		return true
 	}
@@ -257,10 +185,10 @@ func (l *Local) HasVJP() bool {
 // VJP applies J_G(x_i)ᵀ to row i of v: the adjoint of a linear model (x unused) or
 // operator.VJPer.
 func (l *Local) VJP(ctx context.Context, dst, x, v *mat.Dense) error {
-	if _, ok := l.ops[0].Operator.(operator.Adjointer); ok {
+	if _, ok := l.pool.ops[0].(operator.Adjointer); ok {
 		return l.Adjoint(ctx, dst, v)
 	}
-	if _, ok := l.ops[0].Operator.(operator.VJPer); !ok {
+	if _, ok := l.pool.ops[0].(operator.VJPer); !ok {
 		return fmt.Errorf("guidance: %w (nor operator.VJPer)", ErrNoAdjoint)
 	}
 	r, c := v.Dims()
@@ -269,22 +197,17 @@ func (l *Local) VJP(ctx context.Context, dst, x, v *mat.Dense) error {
 	if c != l.out || rd != r || cd != l.in || rx != r || cx != l.in {
 		return fmt.Errorf("guidance: VJP of %d×%d at %d×%d into %d×%d, model %d → %d: %w", r, c, rx, cx, rd, cd, l.in, l.out, operator.ErrDim)
 	}
-	return parallel.For(ctx, r, l.workers, func(w, i int) error {
+	return parallel.For(ctx, r, l.pool.workers, func(w, i int) error {
 		l.adjoint.Add(1)
-		if err := l.ops[w].Operator.(operator.VJPer).VJP(dst.RawRowView(i), x.RawRowView(i), v.RawRowView(i)); err != nil {
+		if err := l.pool.ops[w].(operator.VJPer).VJP(dst.RawRowView(i), x.RawRowView(i), v.RawRowView(i)); err != nil {
 			return &MemberError{Step: -1, Member: i, What: "Jacobian-transpose product", Err: err}
 		}
 		return nil
 	})
 }
 
-// Each runs fn over n items on the pool with each worker's own operator.
-func (l *Local) Each(ctx context.Context, n int, fn func(worker int, op operator.Operator, i int) error) error {
-	return parallel.For(ctx, n, l.workers, func(w, i int) error { return fn(w, l.ops[w], i) })
-}
-
 // Denoise evaluates d on every row of x and checks the result is finite.
-func (l *Local) Denoise(ctx context.Context, d diffusion.Denoiser, dst, x *mat.Dense, sigma float64) error {
+func (l *Counted) Denoise(ctx context.Context, d diffusion.Denoiser, dst, x *mat.Dense, sigma float64) error {
 	r, _ := x.Dims()
 	l.denoise.Add(int64(r))
 	if err := d.Denoise(ctx, dst, x, sigma); err != nil {
@@ -307,7 +230,7 @@ func checkRowsFinite(a *mat.Dense, what string) error {
 }
 
 // DenoiseVJP evaluates the denoiser's vector–Jacobian product on every row.
-func (l *Local) DenoiseVJP(ctx context.Context, d VJPDenoiser, dst, x, v *mat.Dense, sigma float64) error {
+func (l *Counted) DenoiseVJP(ctx context.Context, d VJPDenoiser, dst, x, v *mat.Dense, sigma float64) error {
 	r, _ := x.Dims()
 	l.vjp.Add(int64(r))
 	if err := d.DenoiseVJP(ctx, dst, x, v, sigma); err != nil {

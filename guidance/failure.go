@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/enkg-go/enkg/internal/parallel"
-	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
 	"gonum.org/v1/gonum/mat"
 )
@@ -64,46 +62,14 @@ func (f FailurePolicy) validate() error {
 }
 
 // MemberForwarder is an Engine that evaluates every member even when some fail, and reports
-// the failures per member instead of stopping at the first (what FailResample needs). Local
-// implements it; a distributed engine should.
+// the failures per member instead of stopping at the first (what FailResample needs).
+// Counted (and so Local) implements it, for any Evaluator.
 type MemberForwarder interface {
 	// ForwardMembers writes G(x_i) into row i of dst for every row i of x (one sequential
 	// round) and sets errs[i] to a *MemberError for each member whose evaluation failed or
 	// gave a non-finite value (nil otherwise). It returns the number of failed members, and
 	// an error only for what is not a member's failure (cancellation, dimensions).
 	ForwardMembers(ctx context.Context, dst, x *mat.Dense, errs []error) (int, error)
-}
-
-// ForwardMembers evaluates G on every row of x, recording failed members in errs.
-func (l *Local) ForwardMembers(ctx context.Context, dst, x *mat.Dense, errs []error) (int, error) {
-	r, c := x.Dims()
-	rd, cd := dst.Dims()
-	if c != l.in || rd != r || cd != l.out || len(errs) != r {
-		return 0, fmt.Errorf("guidance: forward of a %d×%d ensemble into %d×%d (%d error slots), model %d → %d: %w",
-			r, c, rd, cd, len(errs), l.in, l.out, operator.ErrDim)
-	}
-	l.seq.Add(1)
-	err := parallel.For(ctx, r, l.workers, func(w, i int) error {
-		errs[i] = nil
-		if err := l.ops[w].Forward(ctx, dst.RawRowView(i), x.RawRowView(i)); err != nil {
-			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return err
-			}
-			errs[i] = &MemberError{Step: -1, Member: i, What: "forward model", Err: err}
-			l.failed.Add(1)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, e := range errs {
-		if e != nil {
-			n++
-		}
-	}
-	return n, nil
 }
 
 // forwardTolerant evaluates y = G(x) under policy f: with FailError through eng.Forward (the

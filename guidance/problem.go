@@ -74,6 +74,11 @@ type Options struct {
 	Workers int
 	// Engine replaces the local engine when non-nil (Workers is then ignored).
 	Engine Engine
+	// Evaluator, when non-nil and Engine is nil, evaluates the forward model instead of a
+	// local pool (e.g. on other machines); Solve counts it (NewCounted) and does the rest here
+	// with Workers goroutines. Methods that need the model's gradients (DPS) need Engine or
+	// the local pool.
+	Evaluator Evaluator
 	// Recorder receives per-step diagnostics (nil: none).
 	Recorder Recorder
 	// Checkpoint, when non-nil, is called with the run's state after every step (a method
@@ -95,6 +100,9 @@ func Solve(ctx context.Context, p *Problem, m Method, opt Options) (*Result, err
 		return nil, fmt.Errorf("guidance: %s cannot be checkpointed or resumed (EnKG and EKI can)", m.Name())
 	}
 	eng := opt.Engine
+	if eng == nil && opt.Evaluator != nil {
+		eng = NewCounted(opt.Evaluator, opt.Workers)
+	}
 	if eng == nil {
 		if p.Forward == nil {
 			return nil, errors.New("guidance: problem has no forward-model factory")
