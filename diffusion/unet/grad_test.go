@@ -162,9 +162,12 @@ func TestVJPFiniteDifferences(t *testing.T) {
 				defer func() { t.Logf("worst parameter error: %.2g of |g||δθ|", worst) }()
 				params := m.Network().Params()
 				orig := append([]float32(nil), params...)
-				for _, info := range m.Network().ParamLayout() {
+				for ti, info := range m.Network().ParamLayout() {
 					if hasSuffix(info.Name, "map_augment.weight") {
 						continue
+					}
+					if name == "adm" && ti%3 != 0 {
+						continue // a third of ADM's 160 tensors (the torch fixture G7 checks them all)
 					}
 					// a direction of the tensor's own size (rms) for weights; biases and
 					// GroupNorm scales (additive or mild) get 0.5 so that the change of f
