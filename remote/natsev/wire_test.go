@@ -82,7 +82,7 @@ func FuzzNatsDecode(f *testing.F) {
 	f.Add([]byte("ENKG"))
 	huge := append([]byte(nil), req...)
 	huge[52], huge[53], huge[54], huge[55] = 0, 0, 0, 0x20 // rows 2^29
-	huge[59] = 0x20                                      // in 2^29: 8·rows·in wraps to 0
+	huge[59] = 0x20                                        // in 2^29: 8·rows·in wraps to 0
 	f.Add(huge[:HeaderSize])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := DecodeRequest(b); err == nil {
