@@ -18,6 +18,7 @@ import (
 	"github.com/enkg-go/enkg/guidance"
 	"github.com/enkg-go/enkg/internal/atomicfile"
 	"github.com/enkg-go/enkg/problem"
+	"github.com/enkg-go/enkg/remote/natsev"
 )
 
 // `enkg solve` is a thin wrapper over package problem: problem.Load reads the YAML and the
@@ -60,6 +61,11 @@ type solveOptions struct {
 	progress bool
 	force    bool
 	resume   bool
+
+	nats         natsFlags
+	natsInFlight int
+	natsTimeout  time.Duration
+	localWorkers int
 }
 
 // solveAfterCheckpoint, when set (tests), is called after each checkpoint is written with the
@@ -106,7 +112,13 @@ the counts include the earlier sessions. The checkpoint is deleted when the resu
 
 algorithm.on_member_failure resample (enkg, eki) keeps a solve going when the forward model fails
 on some members: they sit out that update and are redrawn from a Gaussian fitted to the others;
-metrics.json counts them (counts.forward_failed).`,
+metrics.json counts them (counts.forward_failed).
+
+--nats URL sends the forward evaluations to 'enkg worker --nats URL' processes on any number of
+machines (they ask this solve for its configuration; the results are bit-identical to a local
+solve). A request a worker does not answer within --nats-timeout is sent again; members
+unanswered three times count as failed members (see on_member_failure). --local-workers N also
+evaluates members here.`,
 		Example: `  enkg solve --config configs/linear-gaussian.yaml --out out/lin
   enkg solve --config configs/navier-stokes-neural.yaml --set truth.seed=1003 --out out/ns-1003
   enkg solve --config configs/navier-stokes-neural.yaml --set algorithm.name=eki --out out/ns-eki
@@ -123,6 +135,10 @@ metrics.json counts them (counts.forward_failed).`,
 	f.BoolVar(&o.progress, "progress", true, "draw a progress bar on stderr")
 	f.BoolVar(&o.force, "force", false, "write into a non-empty output directory, replacing the outputs there")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted solve of the same configuration from --out's checkpoint.npz (enkg, eki)")
+	o.nats.add(cmd, "evaluate the forward model on `enkg worker` processes through this NATS server (nats://TOKEN@host:4222)")
+	f.IntVar(&o.natsInFlight, "nats-inflight", natsev.DefaultInFlight, "with --nats: requests awaiting a reply at most (about 2 per worker process)")
+	f.DurationVar(&o.natsTimeout, "nats-timeout", natsev.DefaultTimeout, "with --nats: a request without reply after this long is sent again (3 tries, then its members failed)")
+	f.IntVar(&o.localWorkers, "local-workers", 0, "with --nats: also evaluate members here on this many goroutines")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -215,6 +231,9 @@ func runSolve(ctx context.Context, o solveOptions, stderr io.Writer) error {
 	if o.resume && o.force {
 		return fmt.Errorf("solve: --resume continues the run in --out, --force replaces it: choose one")
 	}
+	if o.nats.url != "" && (o.natsInFlight < 1 || o.natsTimeout <= 0 || o.localWorkers < 0) {
+		return fmt.Errorf("solve: --nats-inflight %d, --nats-timeout %v, --local-workers %d: want ≥ 1, > 0 and ≥ 0", o.natsInFlight, o.natsTimeout, o.localWorkers)
+	}
 	cfg, err := problem.Load(o.config, o.sets)
 	if err != nil {
 		return fmt.Errorf("solve: %w", err)
@@ -251,6 +270,16 @@ func runSolve(ctx context.Context, o solveOptions, stderr io.Writer) error {
 		return fmt.Errorf("solve: %w", err)
 	}
 	opt := guidance.Options{Workers: cfg.Workers, Resume: from}
+	if o.nats.url != "" {
+		ev, stop, err := natsEvaluator(ctx, o, cfg, p, stderr)
+		if err != nil {
+			return fmt.Errorf("solve: %w", err)
+		}
+		defer stop()
+		opt.Evaluator = ev
+	} else if o.localWorkers > 0 {
+		return fmt.Errorf("solve: --local-workers goes with --nats")
+	}
 	if o.progress {
 		opt.Recorder = guidance.NewProgress(stderr)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,10 +81,20 @@ type Evaluator struct {
 	sub   *nats.Subscription
 	ids   atomic.Uint64
 	mu    sync.Mutex
-	wait  map[uint64]chan *Reply
+	wait  map[uint64]chan answer
 
-	sent, resent, replies, dups atomic.Int64
+	sent, resent, replies, dups, idle atomic.Int64
+	idleLogged                        atomic.Bool
 }
+
+// answer is a reply, or the server's word that no worker listens (noWorker).
+type answer struct {
+	rep      *Reply
+	noWorker bool
+}
+
+// idleWait is how long a request waits to be sent again when no worker listens.
+const idleWait = 100 * time.Millisecond
 
 // New returns the Evaluator of a run with fingerprint fp and model dimensions in → out on nc.
 func New(nc *nats.Conn, fp [32]byte, in, out int, opt Options) (*Evaluator, error) {
@@ -112,7 +123,7 @@ func New(nc *nats.Conn, fp [32]byte, in, out int, opt Options) (*Evaluator, erro
 		return nil, fmt.Errorf("natsev: one member (%d inputs, %d outputs) does not fit in a %d-byte message", in, out, opt.MaxPayload)
 	}
 	e := &Evaluator{nc: nc, fp: fp, subject: Subject(fp), in: in, out: out, opt: opt, maxRows: maxRows,
-		inbox: nc.NewRespInbox(), wait: map[uint64]chan *Reply{}}
+		inbox: nc.NewRespInbox(), wait: map[uint64]chan answer{}}
 	e.inbox = e.inbox[:strings.LastIndexByte(e.inbox, '.')]
 	sub, err := nc.Subscribe(e.inbox+".*", e.reply)
 	if err != nil {
@@ -139,17 +150,36 @@ func (e *Evaluator) MaxRows() int { return e.maxRows }
 
 // Stats are an Evaluator's message counts.
 type Stats struct {
-	Sent, Resent, Replies, Duplicates int64
+	Sent, Resent, Replies, Duplicates, NoWorker int64
 }
 
-// Stats returns the messages so far: requests sent (first tries), re-sent, replies used and
-// replies dropped (a duplicate, a late reply or one that did not match its request).
+// Stats returns the messages so far: requests sent (first tries), re-sent after a timeout,
+// replies used, replies dropped (a duplicate, a late reply or one that did not match its
+// request), and requests the server reported no worker for (sent again shortly, within the
+// same try).
 func (e *Evaluator) Stats() Stats {
-	return Stats{Sent: e.sent.Load(), Resent: e.resent.Load(), Replies: e.replies.Load(), Duplicates: e.dups.Load()}
+	return Stats{Sent: e.sent.Load(), Resent: e.resent.Load(), Replies: e.replies.Load(), Duplicates: e.dups.Load(), NoWorker: e.idle.Load()}
 }
 
 // reply hands a reply to the request waiting for its id; others are dropped.
 func (e *Evaluator) reply(m *nats.Msg) {
+	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
+		// No responders: no worker listens on the subject (yet).
+		id, err := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
+		if err != nil {
+			return
+		}
+		e.mu.Lock()
+		ch, ok := e.wait[id]
+		e.mu.Unlock()
+		if ok {
+			select {
+			case ch <- answer{noWorker: true}:
+			default:
+			}
+		}
+		return
+	}
 	r, err := DecodeReply(m.Data)
 	if err != nil || r.Fingerprint != e.fp {
 		e.dups.Add(1)
@@ -166,7 +196,16 @@ func (e *Evaluator) reply(m *nats.Msg) {
 		e.dups.Add(1)
 		return
 	}
-	ch <- r // buffered: never blocks
+	// A reply wins over a pending no-worker notice: the channel has room for one.
+	select {
+	case ch <- answer{rep: r}:
+	default:
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- answer{rep: r}
+	}
 }
 
 // Forward evaluates every row of x on the workers (see guidance.Evaluator).
@@ -244,7 +283,7 @@ func (e *Evaluator) request(ctx context.Context, sem chan struct{}, dst, x *mat.
 	if err != nil {
 		return err
 	}
-	ch := make(chan *Reply, 1)
+	ch := make(chan answer, 1)
 	e.mu.Lock()
 	e.wait[id] = ch
 	e.mu.Unlock()
@@ -256,9 +295,15 @@ func (e *Evaluator) request(ctx context.Context, sem chan struct{}, dst, x *mat.
 	reply := fmt.Sprintf("%s.%d", e.inbox, id)
 	timer := time.NewTimer(e.opt.Timeout)
 	defer timer.Stop()
-	for try := 1; ; try++ {
+	send := func() error {
 		if err := e.nc.PublishMsg(&nats.Msg{Subject: e.subject, Reply: reply, Data: data}); err != nil {
 			return fmt.Errorf("natsev: sending members %d–%d: %w", first, first+n-1, err)
+		}
+		return nil
+	}
+	for try := 1; ; try++ {
+		if err := send(); err != nil {
+			return err
 		}
 		if try == 1 {
 			e.sent.Add(1)
@@ -266,13 +311,34 @@ func (e *Evaluator) request(ctx context.Context, sem chan struct{}, dst, x *mat.
 			e.resent.Add(1)
 		}
 		timer.Reset(e.opt.Timeout)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case rep := <-ch:
-			e.replies.Add(1)
-			return e.use(rep, dst, errs, first, n)
-		case <-timer.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case a := <-ch:
+				if a.rep != nil {
+					e.replies.Add(1)
+					return e.use(a.rep, dst, errs, first, n)
+				}
+				// No worker listens: send again shortly, within this try's time.
+				e.idle.Add(1)
+				if e.opt.Logf != nil && !e.idleLogged.Swap(true) {
+					e.opt.Logf("natsev: no worker listens on %s yet: waiting for one", e.subject)
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-timer.C:
+					break wait
+				case <-time.After(idleWait):
+				}
+				if err := send(); err != nil {
+					return err
+				}
+			case <-timer.C:
+				break wait
+			}
 		}
 		if try >= e.opt.Tries {
 			for i := first; i < first+n; i++ {

@@ -253,8 +253,8 @@ func TestNatsNoWorkersMemberFailures(t *testing.T) {
 			t.Fatalf("member %d: %v, want a member failure", i, e)
 		}
 	}
-	if st := ev.Stats(); st.Resent != 2*st.Sent {
-		t.Fatalf("stats %+v, want every request sent 3 times", st)
+	if st := ev.Stats(); st.Resent != 2*st.Sent || st.NoWorker == 0 {
+		t.Fatalf("stats %+v, want every request sent 3 times and the server's no-responders notices", st)
 	}
 }
 

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/enkg-go/enkg/problem"
+	"github.com/enkg-go/enkg/remote/natsev"
+)
+
+// natsTestServer starts an embedded NATS server on 127.0.0.1 (random port) with a token and
+// returns its URL with the token.
+func natsTestServer(t *testing.T, token string) string {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, Authorization: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(5 * time.Second) {
+		t.Fatal("embedded NATS server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return strings.Replace(s.ClientURL(), "nats://", "nats://"+token+"@", 1)
+}
+
+// syncBuf is a goroutine-safe log.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestNatsSolveSameAsLocal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	u := natsTestServer(t, "tok")
+	cfg := solveWriteConfig(t, solveTestConfig)
+	sets := []string{"algorithm.enkg.members=16", "algorithm.enkg.steps=6"}
+	local := t.TempDir()
+	t0 := time.Now()
+	if err := runSolve(ctx, solveOptions{config: cfg, sets: sets, out: local}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("local solve: %v", time.Since(t0))
+	// Two workers fetching the configuration over NATS; the solve waits for none.
+	wctx, stopWorkers := context.WithCancel(ctx)
+	var logs [2]syncBuf
+	done := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			done <- runWorker(wctx, workerOptions{nats: natsFlags{url: u}, workers: 1, wait: 10 * time.Second}, &logs[i])
+		}()
+	}
+	remote := t.TempDir()
+	o := solveOptions{config: cfg, sets: sets, out: remote, nats: natsFlags{url: u}, natsInFlight: 4, natsTimeout: 5 * time.Second}
+	var slog syncBuf
+	if err := runSolve(ctx, o, &slog); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s", slog.String())
+	t.Logf("NATS solve done: %v", time.Since(t0))
+	stopWorkers()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatalf("worker: %v", err)
+		}
+	}
+	for _, f := range []string{"ensemble.npy", "mean.npy"} {
+		a, err := os.ReadFile(filepath.Join(local, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(remote, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s over NATS differs from the local solve's", f)
+		}
+	}
+	all := logs[0].String() + logs[1].String()
+	if !strings.Contains(all, "evaluated in") || strings.Contains(all, "tok@") {
+		t.Errorf("worker logs (no request logged, or the token shown):\n%s", all)
+	}
+}
+
+func TestNatsWorkerWrongToken(t *testing.T) {
+	u := natsTestServer(t, "right")
+	err := runWorker(context.Background(), workerOptions{nats: natsFlags{url: strings.Replace(u, "right@", "wrong@", 1)}, wait: time.Second}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), "wrong@") {
+		t.Fatalf("wrong token: %v", err)
+	}
+}
+
+func TestNatsWorkerRefusesOtherConfig(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	u := natsTestServer(t, "tok")
+	c, err := problem.Parse(solveTestConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := c.Marshal()
+	cf, err := c.ConfigFingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := natsev.Fingerprint(cf, "another version")
+	nc, err := natsev.Connect(u, natsev.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	job := natsev.JobInfo{Fingerprint: hex.EncodeToString(fp[:]), ConfigFingerprint: cf, Code: "another version", Config: string(text), In: 256, Out: 64}
+	if _, err := natsev.ServeJob(ctx, nc, job); err != nil {
+		t.Fatal(err)
+	}
+	// The configuration given here differs from the coordinator's.
+	cfg := solveWriteConfig(t, solveTestConfig)
+	err = runWorker(ctx, workerOptions{nats: natsFlags{url: u}, config: cfg, sets: []string{"seed=9"}, wait: 5 * time.Second}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "another configuration") {
+		t.Fatalf("other configuration: %v", err)
+	}
+	// The same configuration from another program version.
+	err = runWorker(ctx, workerOptions{nats: natsFlags{url: u}, wait: 5 * time.Second}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "another program version") {
+		t.Fatalf("other code version: %v", err)
+	}
+}
