@@ -45,6 +45,9 @@ func natsFingerprint(cfg problem.Config) ([32]byte, string, error) {
 	return natsev.Fingerprint(cf, problem.CodeVersion()), cf, nil
 }
 
+// workerWrap, when set (tests), wraps the worker's evaluator.
+var workerWrap func(guidance.Evaluator) guidance.Evaluator
+
 type workerOptions struct {
 	nats    natsFlags
 	config  string
@@ -108,7 +111,7 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 		}
 		// A coordinator that answers at once is checked against; none is fine (the subject
 		// is the fingerprint's: a worker of another run never sees its requests).
-		job, _ = natsev.FetchJob(ctx, nc, min(o.wait, 2*time.Second))
+		job, _ = natsev.FetchJob(ctx, nc, 0)
 	} else {
 		lg.Printf("asking %s for the coordinator's configuration", natsev.JobsSubject)
 		if job, err = natsev.FetchJob(ctx, nc, o.wait); err != nil {
@@ -146,7 +149,11 @@ func runWorker(ctx context.Context, o workerOptions, stderr io.Writer) error {
 		return fmt.Errorf("worker: model %d → %d, the coordinator's %d → %d", pool.InputDim(), pool.OutputDim(), job.In, job.Out)
 	}
 	lg.Printf("%d goroutines", pool.Workers())
-	if err := natsev.Serve(ctx, nc, fp, pool, lg.Printf); err != nil {
+	var ev guidance.Evaluator = pool
+	if workerWrap != nil {
+		ev = workerWrap(ev)
+	}
+	if err := natsev.Serve(ctx, nc, fp, ev, lg.Printf); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	lg.Printf("stopped")

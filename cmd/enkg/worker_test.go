@@ -4,15 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/enkg-go/enkg/guidance"
 
 	"github.com/enkg-go/enkg/problem"
 	"github.com/enkg-go/enkg/remote/natsev"
@@ -148,4 +156,117 @@ func TestNatsWorkerRefusesOtherConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "another program version") {
 		t.Fatalf("other code version: %v", err)
 	}
+}
+
+// TestNatsWorkerProcessKilled: a worker process killed (SIGKILL) in the middle of a request
+// loses nothing: its requests are sent again to the other worker and the solve's ensemble is
+// the local one, byte for byte. The killed worker is this test binary running
+// TestNatsWorkerHelper.
+func TestNatsWorkerProcessKilled(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u := natsTestServer(t, "tok")
+	cfg := solveWriteConfig(t, solveTestConfig)
+	sets := []string{"algorithm.enkg.members=16", "algorithm.enkg.steps=6"}
+	local := t.TempDir()
+	if err := runSolve(ctx, solveOptions{config: cfg, sets: sets, out: local}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestNatsWorkerHelper$")
+	child.Env = append(os.Environ(), "ENKG_NATS_HELPER=die\n"+u+"\n"+cfg+"\n"+strings.Join(sets, "\n"))
+	var cerr syncBuf
+	child.Stderr = &cerr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The child serves before the other worker starts, so that it gets requests.
+	for !strings.Contains(cerr.String(), "serving") {
+		if ctx.Err() != nil {
+			_ = child.Process.Kill()
+			t.Fatalf("the child worker did not start:\n%s", cerr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	wctx, stopWorker := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- runWorker(wctx, workerOptions{nats: natsFlags{url: u}, workers: 1, wait: 10 * time.Second}, io.Discard)
+	}()
+	remote := t.TempDir()
+	var slog syncBuf
+	o := solveOptions{config: cfg, sets: sets, out: remote, nats: natsFlags{url: u}, natsInFlight: 4, natsTimeout: 300 * time.Millisecond}
+	if err := runSolve(ctx, o, &slog); err != nil {
+		t.Fatal(err)
+	}
+	stopWorker()
+	if err := <-done; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	err := child.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != -1 {
+		t.Fatalf("child worker: %v, want killed by a signal\n%s", err, cerr.String())
+	}
+	if !strings.Contains(slog.String(), "sending again") {
+		t.Errorf("nothing re-sent after the worker died:\n%s", slog.String())
+	}
+	if !sameFile(t, filepath.Join(local, "ensemble.npy"), filepath.Join(remote, "ensemble.npy")) {
+		t.Error("ensemble.npy with a worker killed mid-run differs from the local solve's")
+	}
+}
+
+// TestNatsWorkerExitStatus: `enkg worker` with a wrong token exits with status 1 and says why.
+func TestNatsWorkerExitStatus(t *testing.T) {
+	u := natsTestServer(t, "right")
+	child := exec.Command(os.Args[0], "-test.run=^TestNatsWorkerHelper$")
+	child.Env = append(os.Environ(), "ENKG_NATS_HELPER=cli\nworker\n--nats\n"+strings.Replace(u, "right@", "wrong@", 1))
+	out, err := child.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "refused the credentials") {
+		t.Fatalf("worker with a wrong token: %v, want exit status 1\n%s", err, out)
+	}
+}
+
+// TestNatsWorkerHelper is the child process of the tests above: "die\nURL\nCONFIG\nSETS…" runs a
+// worker (of that configuration) that
+// kills itself (SIGKILL) in the middle of its third request; "cli\nARGS…" runs the command
+// line as main does.
+func TestNatsWorkerHelper(t *testing.T) {
+	env := os.Getenv("ENKG_NATS_HELPER")
+	if env == "" {
+		t.Skip("child process of the NATS worker tests")
+	}
+	args := strings.Split(env, "\n")
+	switch args[0] {
+	case "die":
+		var n atomic.Int64
+		workerWrap = func(ev guidance.Evaluator) guidance.Evaluator {
+			return dieOn{ev, func() {
+				if n.Add(1) == 3 {
+					_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+					select {}
+				}
+			}}
+		}
+		err := runWorker(context.Background(), workerOptions{nats: natsFlags{url: args[1]}, config: args[2], sets: args[3:], workers: 1, wait: 10 * time.Second}, os.Stderr)
+		t.Fatalf("worker returned: %v", err)
+	case "cli":
+		rootCmd.SetArgs(args[1:])
+		if err := rootCmd.ExecuteContext(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "enkg:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+}
+
+// dieOn calls hook before each batch.
+type dieOn struct {
+	guidance.Evaluator
+	hook func()
+}
+
+func (d dieOn) Forward(ctx context.Context, dst, x *mat.Dense, errs []error) error {
+	d.hook()
+	return d.Evaluator.Forward(ctx, dst, x, errs)
 }

@@ -108,8 +108,13 @@ func ServeJob(ctx context.Context, nc *nats.Conn, info JobInfo) (*nats.Subscript
 	return sub, nil
 }
 
-// FetchJob asks a coordinator for its job, waiting up to timeout for one to answer.
+// FetchJob asks a coordinator for its job, waiting up to timeout for one to answer; with
+// timeout ≤ 0 it asks once (for 2 s) and an absent coordinator is an error at once.
 func FetchJob(ctx context.Context, nc *nats.Conn, timeout time.Duration) (*JobInfo, error) {
+	once := timeout <= 0
+	if once {
+		timeout = 2 * time.Second
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
@@ -121,7 +126,7 @@ func FetchJob(ctx context.Context, nc *nats.Conn, timeout time.Duration) (*JobIn
 			}
 			return &info, nil
 		}
-		if !errors.Is(err, nats.ErrNoResponders) {
+		if !errors.Is(err, nats.ErrNoResponders) || once {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("natsev: no coordinator answered on %s within %v", JobsSubject, timeout)
 			}
