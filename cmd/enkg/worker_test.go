@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -270,3 +272,85 @@ func (d dieOn) Forward(ctx context.Context, dst, x *mat.Dense, errs []error) err
 	d.hook()
 	return d.Evaluator.Forward(ctx, dst, x, errs)
 }
+
+// TestNatsOverheadReport (ENKG_NATS_OVERHEAD=1; not in make test) measures the per-member
+// overhead of the NATS path against the local pool on the 64² Navier–Stokes problem of
+// configs/navier-stokes-cpu.yaml: J members of prior draws evaluated by a Pool of W
+// goroutines here, and by one worker with the same Pool behind an embedded server, rounds
+// interleaved; ENKG_NATS_J (32) and ENKG_NATS_ROUNDS (3).
+func TestNatsOverheadReport(t *testing.T) {
+	if os.Getenv("ENKG_NATS_OVERHEAD") == "" {
+		t.Skip("set ENKG_NATS_OVERHEAD=1")
+	}
+	ctx := context.Background()
+	J, rounds := 32, 3
+	if v, err := strconv.Atoi(os.Getenv("ENKG_NATS_J")); err == nil {
+		J = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("ENKG_NATS_ROUNDS")); err == nil {
+		rounds = v
+	}
+	cfg, err := problem.Load(filepath.Join("..", "..", "configs", "navier-stokes-cpu.yaml"), []string{"problem.size=64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := problem.Build(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := guidance.NewPool(p.Guidance.Forward, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := pool.InputDim(), pool.OutputDim()
+	x := mat.NewDense(J, in, nil)
+	if err := p.Guidance.Sampler.Sample(ctx, x, 7); err != nil {
+		t.Fatal(err)
+	}
+	u := natsTestServer(t, "tok")
+	fp := natsev.Fingerprint("overhead", "test")
+	wnc, err := natsev.Connect(u, natsev.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wnc.Close()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = natsev.Serve(sctx, wnc, fp, pool, nil) }()
+	nc, err := natsev.Connect(u, natsev.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ev, err := natsev.New(nc, fp, in, out, natsev.Options{InFlight: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := mat.NewDense(J, out, nil), mat.NewDense(J, out, nil)
+	var tl, tn []time.Duration
+	for r := 0; r < rounds; r++ {
+		t0 := time.Now()
+		if err := pool.Forward(ctx, want, x, nil); err != nil {
+			t.Fatal(err)
+		}
+		tl = append(tl, time.Since(t0))
+		t0 = time.Now()
+		if err := ev.Forward(ctx, got, x, nil); err != nil {
+			t.Fatal(err)
+		}
+		tn = append(tn, time.Since(t0))
+		if !mat.Equal(got, want) {
+			t.Fatal("NATS outputs differ from the pool's")
+		}
+	}
+	slices.Sort(tl)
+	slices.Sort(tn)
+	ml, mn := tl[len(tl)/2], tn[len(tn)/2]
+	st := ev.Stats()
+	t.Logf("64² Navier–Stokes, J = %d, %d goroutines, %d rounds (median): local pool %.2f ms/member, NATS (1 worker, in-flight 2, ≤ %d members/message, %d messages/round) %.2f ms/member: overhead %+.2f ms/member (%+.1f %%)",
+		J, pool.Workers(), rounds, ms(ml)/float64(J), ev.MaxRows(), st.Sent/int64(rounds), ms(mn)/float64(J),
+		(ms(mn)-ms(ml))/float64(J), 100*(ms(mn)/ms(ml)-1))
+	t.Logf("local rounds %v, NATS rounds %v", tl, tn)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
