@@ -83,7 +83,7 @@ token is an error (exit status 1).`,
 	f.StringVar(&o.config, "config", "", "YAML configuration (default: the coordinator's, asked over NATS)")
 	f.StringArrayVar(&o.sets, "set", nil, "override a key of --config (repeatable)")
 	f.IntVar(&o.workers, "workers", 0, "goroutines evaluating members (0: all cores)")
-	f.DurationVar(&o.wait, "wait", time.Minute, "how long to wait for a coordinator to answer")
+	f.DurationVar(&o.wait, "wait", time.Minute, "how long to wait for a coordinator to answer (0: ask once)")
 	rootCmd.AddCommand(cmd)
 }
 
