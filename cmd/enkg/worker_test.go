@@ -110,6 +110,15 @@ func TestNatsSolveSameAsLocal(t *testing.T) {
 			t.Errorf("%s over NATS differs from the local solve's", f)
 		}
 	}
+	// No remote worker: the coordinator's own --local-workers serve the members.
+	alone := t.TempDir()
+	o = solveOptions{config: cfg, sets: sets, out: alone, nats: natsFlags{url: u}, natsInFlight: 2, natsTimeout: 5 * time.Second, localWorkers: 1}
+	if err := runSolve(ctx, o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !sameFile(t, filepath.Join(local, "ensemble.npy"), filepath.Join(alone, "ensemble.npy")) {
+		t.Error("ensemble.npy with --local-workers only differs from the local solve's")
+	}
 	all := logs[0].String() + logs[1].String()
 	if !strings.Contains(all, "evaluated in") || strings.Contains(all, "tok@") {
 		t.Errorf("worker logs (no request logged, or the token shown):\n%s", all)
