@@ -390,6 +390,13 @@ func (l *trainLog) smoothed() float64 {
 }
 
 func (l *trainLog) flush(step int, buckets []train.Bucket) error {
+	kept := l.val[:0]
+	for _, row := range l.val { // a run resumed at its last step validates that step again
+		if !strings.HasPrefix(row, fmt.Sprintf("%d,", step)) {
+			kept = append(kept, row)
+		}
+	}
+	l.val = kept
 	for _, b := range buckets {
 		l.val = append(l.val, fmt.Sprintf("%d,%.6g,%.6g,%.6g", step, b.Sigma, b.Loss, b.MSE))
 	}
