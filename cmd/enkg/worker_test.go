@@ -241,7 +241,7 @@ func TestNatsWorkerExitStatus(t *testing.T) {
 // TestNatsWorkerHelper is the child process of the tests above: "die\nURL\nCONFIG\nSETS…" runs a
 // worker (of that configuration) that
 // kills itself (SIGKILL) in the middle of its third request; "cli\nARGS…" runs the command
-// line as main does.
+// line as main does; "serve\nURL\nCONFIG\nSETS…" a one-goroutine worker until SIGTERM.
 func TestNatsWorkerHelper(t *testing.T) {
 	env := os.Getenv("ENKG_NATS_HELPER")
 	if env == "" {
@@ -261,6 +261,12 @@ func TestNatsWorkerHelper(t *testing.T) {
 		}
 		err := runWorker(context.Background(), workerOptions{nats: natsFlags{url: args[1]}, config: args[2], sets: args[3:], workers: 1, wait: 10 * time.Second}, os.Stderr)
 		t.Fatalf("worker returned: %v", err)
+	case "serve":
+		ctx, stop := signalContext()
+		defer stop()
+		if err := runWorker(ctx, workerOptions{nats: natsFlags{url: args[1]}, config: args[2], sets: args[3:], workers: 1, wait: 10 * time.Second}, os.Stderr); err != nil {
+			t.Fatal(err)
+		}
 	case "cli":
 		rootCmd.SetArgs(args[1:])
 		if err := rootCmd.ExecuteContext(context.Background()); err != nil {
@@ -363,3 +369,98 @@ func TestNatsOverheadReport(t *testing.T) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// TestNatsScalingReport (ENKG_NATS_SCALING=1; not in make test): one round of J members
+// (ENKG_NATS_J, 64) of the 64² Navier–Stokes problem on 1, 2, … ENKG_NATS_PROCS (2) worker
+// processes of one goroutine each (this test binary, TestNatsWorkerHelper), median of 3
+// rounds after a warm-up, against one process.
+func TestNatsScalingReport(t *testing.T) {
+	if os.Getenv("ENKG_NATS_SCALING") == "" {
+		t.Skip("set ENKG_NATS_SCALING=1")
+	}
+	ctx := context.Background()
+	J, procs := 64, 2
+	if v, err := strconv.Atoi(os.Getenv("ENKG_NATS_J")); err == nil {
+		J = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("ENKG_NATS_PROCS")); err == nil {
+		procs = v
+	}
+	cfgFile := filepath.Join("..", "..", "configs", "navier-stokes-cpu.yaml")
+	sets := []string{"problem.size=64"}
+	cfg, err := problem.Load(cfgFile, sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := problem.Build(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := p.Guidance.Forward()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := op.InputDim(), op.OutputDim()
+	x := mat.NewDense(J, in, nil)
+	if err := p.Guidance.Sampler.Sample(ctx, x, 7); err != nil {
+		t.Fatal(err)
+	}
+	fp, _, err := natsFingerprint(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := natsTestServer(t, "tok")
+	nc, err := natsev.Connect(u, natsev.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var base float64
+	for k := 1; k <= procs; k++ {
+		var children []*exec.Cmd
+		var logs []*syncBuf
+		for range k {
+			c := exec.Command(os.Args[0], "-test.run=^TestNatsWorkerHelper$")
+			c.Env = append(os.Environ(), "ENKG_NATS_HELPER=serve\n"+u+"\n"+cfgFile+"\n"+strings.Join(sets, "\n"))
+			lb := &syncBuf{}
+			c.Stderr = lb
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			children, logs = append(children, c), append(logs, lb)
+		}
+		for i, lb := range logs {
+			for deadline := time.Now().Add(20 * time.Second); !strings.Contains(lb.String(), "serving"); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("worker %d did not start:\n%s", i, lb.String())
+				}
+			}
+		}
+		ev, err := natsev.New(nc, fp, in, out, natsev.Options{InFlight: 2 * k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := mat.NewDense(J, out, nil)
+		var ts []time.Duration
+		for r := 0; r < 4; r++ {
+			t0 := time.Now()
+			if err := ev.Forward(ctx, y, x, nil); err != nil {
+				t.Fatal(err)
+			}
+			if r > 0 {
+				ts = append(ts, time.Since(t0))
+			}
+		}
+		_ = ev.Close()
+		for _, c := range children {
+			_ = c.Process.Signal(syscall.SIGTERM)
+			_ = c.Wait()
+		}
+		slices.Sort(ts)
+		m := ms(ts[len(ts)/2])
+		if k == 1 {
+			base = m
+		}
+		t.Logf("%d worker process(es): %.0f ms per round of %d members (%.2f ms/member), %.2f× one process", k, m, J, m/float64(J), base/m)
+	}
+}
