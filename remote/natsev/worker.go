@@ -141,16 +141,33 @@ func FetchJob(ctx context.Context, nc *nats.Conn, timeout time.Duration) (*JobIn
 }
 
 // Serve evaluates the forward requests of the run fp with ev until ctx is done. It then
-// stops at once: the request being evaluated and those waiting are not answered, and the
-// coordinator sends them again to another worker after its timeout. Requests are evaluated one at a
-// time, each on all of ev's workers; logf (nil: none) logs each request.
+// stops at once: the requests being evaluated and those waiting are not answered, and the
+// coordinator sends them again to another worker after its timeout. Requests waiting for this
+// worker are evaluated together, as one batch of up to ev.Workers() rows (an Evaluator with a
+// Workers method, such as guidance.Pool) or as many as one request holds, so that small
+// messages still use every core. logf (nil: none) logs each batch.
 func Serve(ctx context.Context, nc *nats.Conn, fp [32]byte, ev guidance.Evaluator, logf func(string, ...any)) error {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
 	in, out := ev.InputDim(), ev.OutputDim()
-	handle := func(m *nats.Msg) {
-		t0 := time.Now()
+	workers := 1
+	if w, ok := ev.(interface{ Workers() int }); ok {
+		workers = w.Workers()
+	}
+	sub, err := nc.QueueSubscribeSync(Subject(fp), Queue(fp))
+	if err != nil {
+		return fmt.Errorf("natsev: subscribing to %s: %w", Subject(fp), err)
+	}
+	if err := nc.Flush(); err != nil {
+		return fmt.Errorf("natsev: subscribing to %s: %w", Subject(fp), err)
+	}
+	logf("serving %s (queue %s), model %d → %d", Subject(fp), Queue(fp), in, out)
+	type job struct {
+		m   *nats.Msg
+		req *Request
+	}
+	decode := func(m *nats.Msg) *Request {
 		req, err := DecodeRequest(m.Data)
 		if err == nil && req.Fingerprint != fp {
 			err = errors.New("natsev: request of another run (fingerprint)")
@@ -160,25 +177,65 @@ func Serve(ctx context.Context, nc *nats.Conn, fp [32]byte, ev guidance.Evaluato
 		}
 		if err != nil {
 			logf("dropping a message on %s: %v", m.Subject, err)
-			return
+			return nil
 		}
-		rows := int(req.Rows)
-		rep := &Reply{Header: req.Header, Status: make([]uint8, rows), Errors: make([]string, rows), Y: make([]float64, rows*out)}
-		if rows > 0 {
-			x := mat.NewDense(rows, in, req.X)
-			y := mat.NewDense(rows, out, rep.Y)
-			errs := make([]error, rows)
-			if err := ev.Forward(ctx, y, x, errs); err != nil {
-				// Cancelled or broken: no reply, the coordinator sends the request again.
-				logf("request %d (members %d–%d) not answered: %v", req.ID, req.First, int(req.First)+rows-1, err)
-				return
+		return req
+	}
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				logf("stopping (unanswered requests go to other workers)")
+				_ = sub.Unsubscribe()
+				return nil
 			}
-			nf := 0
-			for i, e := range errs {
+			if le := nc.LastError(); le != nil {
+				err = fmt.Errorf("%w (%v)", err, le)
+			}
+			return fmt.Errorf("natsev: receiving requests: %w", err)
+		}
+		t0 := time.Now()
+		var jobs []job
+		rows := 0
+		if req := decode(m); req != nil {
+			jobs, rows = append(jobs, job{m, req}), int(req.Rows)
+		}
+		// Take what else waits, up to a batch of `workers` rows.
+		for rows < workers {
+			m, err := sub.NextMsg(time.Microsecond)
+			if err != nil {
+				break
+			}
+			if req := decode(m); req != nil {
+				jobs, rows = append(jobs, job{m, req}), rows+int(req.Rows)
+			}
+		}
+		if len(jobs) == 0 {
+			continue
+		}
+		xs := make([]float64, 0, rows*in)
+		for _, j := range jobs {
+			xs = append(xs, j.req.X...)
+		}
+		ys := make([]float64, rows*out)
+		errs := make([]error, rows)
+		if rows > 0 {
+			if err := ev.Forward(ctx, mat.NewDense(rows, out, ys), mat.NewDense(rows, in, xs), errs); err != nil {
+				// Cancelled or broken: no reply, the coordinator sends the requests again.
+				logf("%d requests (%d members) not answered: %v", len(jobs), rows, err)
+				continue
+			}
+		}
+		k, failed := 0, 0
+		for _, j := range jobs {
+			n := int(j.req.Rows)
+			rep := &Reply{Header: j.req.Header, Status: make([]uint8, n), Errors: make([]string, n), Y: ys[k*out : (k+n)*out]}
+			for i := range n {
+				e := errs[k+i]
 				if e == nil {
 					continue
 				}
-				nf++
+				failed++
 				rep.Status[i] = StatusError
 				if errors.Is(e, operator.ErrNonFinite) {
 					rep.Status[i] = StatusNonFinite
@@ -190,38 +247,23 @@ func Serve(ctx context.Context, nc *nats.Conn, fp [32]byte, ev guidance.Evaluato
 				rep.Errors[i] = e.Error()
 				clear(rep.Y[i*out : (i+1)*out])
 			}
-			if nf > 0 {
-				logf("request %d: %d of %d members failed", req.ID, nf, rows)
+			k += n
+			b, err := AppendReply(nil, rep)
+			if err == nil {
+				err = j.m.Respond(b)
+			}
+			if err != nil {
+				logf("request %d: replying: %v", j.req.ID, err)
 			}
 		}
-		b, err := AppendReply(nil, rep)
-		if err == nil {
-			err = m.Respond(b)
+		first := jobs[0].req
+		what := fmt.Sprintf("request %d (members %d–%d)", first.ID, first.First, int(first.First)+int(first.Rows)-1)
+		if len(jobs) > 1 {
+			what = fmt.Sprintf("%d requests (%d members)", len(jobs), rows)
 		}
-		if err != nil {
-			logf("request %d: replying: %v", req.ID, err)
-			return
+		if failed > 0 {
+			what += fmt.Sprintf(", %d members failed,", failed)
 		}
-		logf("request %d: members %d–%d evaluated in %.3fs", req.ID, req.First, int(req.First)+rows-1, time.Since(t0).Seconds())
-	}
-	sub, err := nc.QueueSubscribe(Subject(fp), Queue(fp), handle)
-	if err != nil {
-		return fmt.Errorf("natsev: subscribing to %s: %w", Subject(fp), err)
-	}
-	if err := nc.Flush(); err != nil {
-		return fmt.Errorf("natsev: subscribing to %s: %w", Subject(fp), err)
-	}
-	logf("serving %s (queue %s), model %d → %d", Subject(fp), Queue(fp), in, out)
-	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	select {
-	case <-ctx.Done():
-		logf("stopping (unanswered requests go to other workers)")
-		return sub.Unsubscribe()
-	case <-closed:
-		if err := nc.LastError(); err != nil {
-			return fmt.Errorf("natsev: connection closed: %w", err)
-		}
-		return errors.New("natsev: connection closed")
+		logf("%s evaluated in %.3fs", what, time.Since(t0).Seconds())
 	}
 }
