@@ -12,7 +12,7 @@ set -euo pipefail
 BIN=${1:-bin/enkg}
 OUT=${2:-out/ns64}
 DATA=${3:-data}
-STEPS=${ENKG_NS64_STEPS:-2400}
+STEPS=${ENKG_NS64_STEPS:-1829}
 mkdir -p "$OUT" "$DATA"
 "$BIN" data ns --n 12000 --res 64 --spinup 5 --re 200 --seed 0 --float32 --out "$DATA/ns64-train.h5"
 resume=()
