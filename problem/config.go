@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"os"
 	"reflect"
 	"strings"
@@ -404,6 +405,10 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) error {
 		}
 	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64, reflect.Uint32:
 		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
+			// YAML tags integers too large for int64 (2⁶⁴, 1e30) as floats: say which it is.
+			if f, _, err := big.ParseFloat(strings.TrimSpace(n.Value), 10, 256, big.ToNearestEven); err == nil && f.IsInt() && new(big.Float).Abs(f).Cmp(big.NewFloat(math.MaxInt64)) > 0 {
+				return fmt.Errorf("%s: %w: %s is out of range (integer settings are at most 2⁶³ − 1)", path, ErrConfig, n.Value)
+			}
 			return fmt.Errorf("%s: %w: %q is not an integer", path, ErrConfig, n.Value)
 		}
 		if t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64 && n.Kind == yaml.ScalarNode && strings.HasPrefix(strings.TrimSpace(n.Value), "-") {

@@ -201,6 +201,7 @@ func TestConfigRules(t *testing.T) {
 		{[]string{"truth.seed=1e3"}, "not an integer"},
 		{[]string{"truth.seed=-2"}, "≥ 0"},
 		{[]string{"seed=18446744073709551615"}, "2⁶³"},
+		{[]string{"seed=18446744073709551616"}, "out of range"},
 		{[]string{"prior.bogus=1"}, "bogus"},
 	} {
 		if _, err := problem.Parse(linCfg, c.sets...); err == nil || !strings.Contains(err.Error(), c.want) {
