@@ -36,7 +36,7 @@
 //
 // # What to expect at CPU scale
 //
-// The defaults (J = 128, N = 10, F = 2304 forward solves per method, 100 training fields)
+// The defaults (J = 128, N = 8, F = 1792 forward solves per method, 100 training fields)
 // keep `make demo` at a few minutes on 2 cores; the table it prints is measured on one
 // held-out truth (TruthSeed 1000) and is not a comparison of the methods — with a Gaussian
 // prior their ordering changes from truth to truth. The comparison on 10 held-out truths at
@@ -104,7 +104,7 @@ type Settings struct {
 	FieldMean bool `json:"field_mean"`
 
 	Members int     `json:"members"`        // ensemble size J of both methods [128]
-	Steps   int     `json:"steps"`          // EnKG sampling steps N [10]
+	Steps   int     `json:"steps"`          // EnKG sampling steps N [8]
 	Updates int     `json:"updates"`        // EnKG Kalman updates per guided step [2]
 	Guide   float64 `json:"guidance_scale"` // EnKG guidance scale [2]
 	// ThresholdStart, ThresholdEnd bound EnKG's guided steps [0.05, 0.05].
@@ -133,10 +133,10 @@ type Settings struct {
 }
 
 // DefaultSettings returns the demo defaults: 64², Re = 200, spin-up 5, T = 1, every 2nd
-// point, noise 0.1, 100 training fields, J = 128, N = 10, 2 updates, scale 2.
+// point, noise 0.1, 100 training fields, J = 128, N = 8, 2 updates, scale 2.
 func DefaultSettings() Settings {
 	return Settings{Res: 64, Re: 200, Spinup: 5, T: 1, Stride: 2, Scale: 10, Noise: 0.1, Train: 100,
-		Members: 128, Steps: 10, Updates: 2, Guide: 2, ThresholdStart: 0.05, ThresholdEnd: 0.05,
+		Members: 128, Steps: 8, Updates: 2, Guide: 2, ThresholdStart: 0.05, ThresholdEnd: 0.05,
 		EKIScale: 2, SigmaMax: 80, TruthSeed: 1000}
 }
 

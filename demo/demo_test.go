@@ -270,7 +270,7 @@ func TestRun(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	s, err := Settings{}.Resolve()
-	if err != nil || s.Res != 64 || s.Re != 200 || s.Members != 128 || s.Steps != 10 || s.Scale != 10 {
+	if err != nil || s.Res != 64 || s.Re != 200 || s.Members != 128 || s.Steps != 8 || s.Scale != 10 {
 		t.Errorf("zero settings resolve to %+v (%v)", s, err)
 	}
 	for _, bad := range []Settings{{Res: 15}, {Stride: 100}, {Re: -1}, {Noise: -1}, {Noise: math.NaN()}, {Train: 1}, {Members: 1}, {Steps: 1}, {Scale: math.Inf(1)}} {
