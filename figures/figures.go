@@ -197,6 +197,7 @@ func Field(w io.Writer, field []float64, rows, cols int, opt Options) error {
 	cb := plot.New()
 	cb.HideX()
 	cb.Y.Padding = 0
+	cb.Y.Tick.Marker = exactTicks{}
 	bar := &plotter.ColorBar{ColorMap: rangeMap{pal: pal, lo: lo, hi: hi}, Vertical: true}
 	cb.Add(bar)
 
