@@ -13,7 +13,7 @@ import (
 type StepInfo struct {
 	Method string  // method name
 	Step   int     // step index, 0 … Steps−1
-	Steps  int     // total number of steps
+	Steps  int     // total number of steps (0: not known in advance, as for Posterior)
 	Sigma  float64 // noise level σ_i of the step (0 for EKI)
 	// Guided reports whether the data were used at this step.
 	Guided bool
@@ -30,6 +30,10 @@ type StepInfo struct {
 	Failed int
 	// Counts are the evaluations so far.
 	Counts Counts
+	// Beta, ESS and Acceptance are the posterior sampler's (Posterior) inverse temperature
+	// after the stage, effective sample size of its weights (members) and mean acceptance
+	// rate of its moves; zero for the other methods.
+	Beta, ESS, Acceptance float64
 }
 
 // Recorder receives per-step diagnostics. Record is called from the solving goroutine, after
@@ -90,7 +94,11 @@ func NewProgress(w io.Writer) *Progress { return &Progress{w: w} }
 // Record advances the bar.
 func (p *Progress) Record(s StepInfo) error {
 	if p.bar == nil {
-		p.bar = progressbar.NewOptions(s.Steps,
+		max := s.Steps
+		if max <= 0 {
+			max = -1 // unknown number of steps: a spinner
+		}
+		p.bar = progressbar.NewOptions(max,
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionSetDescription(s.Method),
 			progressbar.OptionShowCount(),
@@ -100,6 +108,9 @@ func (p *Progress) Record(s StepInfo) error {
 		)
 	}
 	desc := fmt.Sprintf("%s σ=%.3g", s.Method, s.Sigma)
+	if s.Beta > 0 {
+		desc = fmt.Sprintf("%s β=%.3g ESS=%.0f acc=%.2f", s.Method, s.Beta, s.ESS, s.Acceptance)
+	}
 	if s.Guided {
 		desc += fmt.Sprintf(" misfit=%.3g", s.MisfitMean)
 	}
@@ -111,7 +122,7 @@ func (p *Progress) Record(s StepInfo) error {
 	if err := p.bar.Set(s.Step + 1); err != nil {
 		return err
 	}
-	if s.Step+1 == s.Steps {
+	if s.Step+1 == s.Steps || (s.Steps <= 0 && s.Beta == 1) {
 		return p.bar.Finish()
 	}
 	return nil

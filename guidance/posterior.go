@@ -1,0 +1,659 @@
+package guidance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/enkg-go/enkg/diffusion"
+	"github.com/enkg-go/enkg/internal/parallel"
+	"github.com/enkg-go/enkg/rng"
+	"gonum.org/v1/gonum/mat"
+)
+
+// PosteriorSettings are the parameters of the derivative-free posterior sampler (Posterior;
+// see the package documentation, "Posterior sampling"). The zero value is not usable: a
+// zero setting whose default is not zero is rejected, never replaced; start from
+// DefaultPosteriorSettings.
+type PosteriorSettings struct {
+	// Members is the number of particles J; at least 4. Default 512.
+	Members int
+	// ESSFraction f sets the tempering: each next inverse temperature β is the largest one
+	// (found by bisection) at which the effective sample size of the incremental weights is
+	// at least f·J. In (0, 1). Default 0.5.
+	ESSFraction float64
+	// Moves is the number of Metropolis–Hastings moves of every particle after each
+	// resampling; at least 1. Default 10.
+	Moves int
+	// TargetAcceptance is the acceptance rate the step size s of the moves is adapted to
+	// (after every move, s ← s·exp(rate − target), s ≤ 1). In (0, 1). Default 0.3.
+	TargetAcceptance float64
+	// InitialStep is the step size s = √(1 − ρ²) of the first move. In (0, 1]. Default 0.5.
+	InitialStep float64
+	// Shrinkage a is the weight of the diagonal in the proposal covariance
+	// Σ̂ = a·diag(S) + (1 − a)·S of the latent particles (S their sample covariance). In
+	// (0, 1] (a = 0 would make Σ̂ singular when J ≤ D). Default 0.1.
+	Shrinkage float64
+	// Steps N, SigmaMax, SigmaMin and Rho define the deterministic sampler that maps a
+	// latent z ~ N(0, I) to a prior sample x = T(z): EDM's Heun probability-flow ODE
+	// (2N − 1 denoiser evaluations per particle) on the Karras schedule from σ_max (clamped
+	// to the prior's range if it declares one, diffusion.SigmaRanger) to 0. Defaults 18,
+	// 80, 0.002, 7.
+	Steps                   int
+	SigmaMax, SigmaMin, Rho float64
+	// MaxStages bounds the number of tempering stages (a run that needs more is an error).
+	// At least 1. Default 200.
+	MaxStages int
+	// Seed selects every random draw: the initial latents (member j: rng.Stream(Seed, j)),
+	// the resampling of each stage and the proposals and acceptances of each move (streams
+	// keyed by seed, stage, move and member), so the result does not depend on the number
+	// of workers.
+	Seed uint64
+}
+
+// DefaultPosteriorSettings returns the documented defaults.
+func DefaultPosteriorSettings() PosteriorSettings {
+	return PosteriorSettings{Members: 512, ESSFraction: 0.5, Moves: 10, TargetAcceptance: 0.3, InitialStep: 0.5,
+		Shrinkage: 0.1, Steps: 18, SigmaMax: 80, SigmaMin: 0.002, Rho: 7, MaxStages: 200}
+}
+
+// Validate returns an error describing the first impossible setting.
+func (s PosteriorSettings) Validate() error {
+	bad := func(f string, a ...any) error { return fmt.Errorf("guidance: posterior: "+f, a...) }
+	in01 := func(v float64) bool { return v > 0 && v < 1 }
+	switch {
+	case s.Members < 4:
+		return bad("ensemble size J = %d: need at least 4 members (each half of the ensemble preconditions the other's moves)", s.Members)
+	case !in01(s.ESSFraction):
+		return bad("ESS fraction %v must lie in (0, 1) (default 0.5)", s.ESSFraction)
+	case s.Moves < 1:
+		return bad("%d moves per stage: need at least 1 (default 10)", s.Moves)
+	case !in01(s.TargetAcceptance):
+		return bad("target acceptance %v must lie in (0, 1) (default 0.3)", s.TargetAcceptance)
+	case !(s.InitialStep > 0 && s.InitialStep <= 1):
+		return bad("initial step %v must lie in (0, 1] (default 0.5)", s.InitialStep)
+	case !(s.Shrinkage > 0 && s.Shrinkage <= 1):
+		return bad("shrinkage %v must lie in (0, 1] (default 0.1)", s.Shrinkage)
+	case s.Steps < 1:
+		return bad("%d sampler steps: need at least 1 (default 18)", s.Steps)
+	case s.MaxStages < 1:
+		return bad("max stages %d: need at least 1 (default 200)", s.MaxStages)
+	}
+	if err := checkSchedule(s.SigmaMin, s.SigmaMax, s.Rho); err != nil {
+		return bad("%v", err)
+	}
+	return nil
+}
+
+// ForwardEvaluations returns the forward-model evaluations of a run with the given number
+// of tempering stages (known only after the run): J·(1 + stages·Moves).
+func (s PosteriorSettings) ForwardEvaluations(stages int) int64 {
+	return int64(s.Members) * (1 + int64(stages)*int64(s.Moves))
+}
+
+// PosteriorStage are the diagnostics of one tempering stage.
+type PosteriorStage struct {
+	// Beta is the inverse temperature reached by the stage (1: the posterior).
+	Beta float64 `json:"beta"`
+	// ESS is the effective sample size (Σw)²/Σw² of the stage's incremental weights, in
+	// members (≈ ESSFraction·J except on the last stage).
+	ESS float64 `json:"ess"`
+	// Acceptance is the mean acceptance rate of the stage's moves.
+	Acceptance float64 `json:"acceptance"`
+	// Step is the step size s = √(1 − ρ²) after the stage's moves.
+	Step float64 `json:"step"`
+	// Unique is the number of distinct particles after resampling (before the moves).
+	Unique int `json:"unique"`
+}
+
+// PosteriorResult is a Result with the sampler's per-stage diagnostics.
+type PosteriorResult struct {
+	*Result
+	Stages []PosteriorStage
+	// LogEvidence is the SMC estimate of log ∫ exp(−Loss(G(x), y)) p(x) dx (the log
+	// marginal likelihood up to the misfit's normalising constant).
+	LogEvidence float64
+}
+
+// Posterior is the derivative-free posterior sampler: sequential Monte Carlo with
+// adaptive likelihood tempering in the latent space of the diffusion prior's deterministic
+// sampler, with Metropolis–Hastings moves whose proposals are ensemble-preconditioned
+// Crank–Nicolson steps. It uses only forward evaluations of G and of the denoiser. See the
+// package documentation ("Posterior sampling") for the derivation.
+type Posterior struct{ s PosteriorSettings }
+
+// NewPosterior validates s and returns the method.
+func NewPosterior(s PosteriorSettings) (*Posterior, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &Posterior{s: s}, nil
+}
+
+// Name returns "posterior".
+func (*Posterior) Name() string { return "posterior" }
+
+// Needs returns a diffusion prior (no gradients of G or of the denoiser).
+func (*Posterior) Needs() Needs { return Needs{Prior: true} }
+
+// Ensemble returns J.
+func (m *Posterior) Ensemble() int { return m.s.Members }
+
+// Settings returns the settings.
+func (m *Posterior) Settings() PosteriorSettings { return m.s }
+
+// Run samples the posterior and returns the final (equally weighted) ensemble. Its Metrics
+// hold the sampler's summary: stages, ess_min (the smallest stage ESS, in members),
+// acceptance_mean, acceptance_min (over stages), log_evidence. Progress is reported to rec
+// once per stage (StepInfo.Steps is 0: the number of stages is not known in advance;
+// StepInfo.Beta, ESS and Acceptance are set).
+func (m *Posterior) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*Result, error) {
+	r, err := m.RunPosterior(ctx, p, eng, rec)
+	if r == nil {
+		return nil, err
+	}
+	return r.Result, err
+}
+
+// posteriorState is the workspace of a run.
+type posteriorState struct {
+	z, x, y    *mat.Dense // particles: latents, fields, predictions
+	zp, xp, yp *mat.Dense // proposals
+	phi, phip  []float64  // misfits Loss(G(x), y_obs)
+	tmp        *mat.Dense // J×D scratch (resampling, centred latents)
+	tmpy       *mat.Dense // J×M scratch
+	gA, gB     *latentGauss // proposals fitted to the first and the second half of the particles
+	sampler    diffusion.Sampler
+	sigma0     float64
+	prior      diffusion.Denoiser
+}
+
+// RunPosterior is Run with the per-stage diagnostics.
+func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*PosteriorResult, error) {
+	if err := Check(p, m, eng); err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		rec = NopRecorder{}
+	}
+	s := m.s
+	j, d, om := s.Members, eng.InputDim(), eng.OutputDim()
+	ses := newSession(eng, nil)
+	smin, smax := s.SigmaMin, s.SigmaMax
+	if sr, ok := p.Prior.(diffusion.SigmaRanger); ok {
+		lo, hi := sr.SigmaRange()
+		smin, smax = math.Max(smin, lo), math.Min(smax, hi)
+		if !(smin < smax) {
+			return nil, fmt.Errorf("guidance: posterior: σ range [%g, %g] of the settings and the prior's [%g, %g] do not overlap", s.SigmaMin, s.SigmaMax, lo, hi)
+		}
+	}
+	st := &posteriorState{
+		z: mat.NewDense(j, d, nil), x: mat.NewDense(j, d, nil), y: mat.NewDense(j, om, nil),
+		zp: mat.NewDense(j, d, nil), xp: mat.NewDense(j, d, nil), yp: mat.NewDense(j, om, nil),
+		phi: make([]float64, j), phip: make([]float64, j),
+		tmp: mat.NewDense(j, d, nil), tmpy: mat.NewDense(j, om, nil),
+		gA: newLatentGauss(j/2, d), gB: newLatentGauss(j-j/2, d),
+		sampler: m.newSampler(smin, smax, eng.Workers()),
+		sigma0:  smax,
+		prior:  engineDenoiser{eng: eng, d: p.Prior},
+	}
+	out := &PosteriorResult{}
+	finish := func(stages int, err error) (*PosteriorResult, error) {
+		out.Result = newResult(m.Name(), st.x, ses.counts(), stages, ses.elapsed())
+		m.summarise(out)
+		return out, err
+	}
+	fail := func(stage int, what string, err error) (*PosteriorResult, error) {
+		if ctx.Err() != nil {
+			return finish(stage, ctx.Err())
+		}
+		return finish(stage, fmt.Errorf("guidance: posterior stage %d: %s: %w", stage, what, atStep(err, stage)))
+	}
+	// Initial particles: z_j ~ N(0, I), x_j = T(z_j), prior samples of the sampler.
+	if err := parallel.For(ctx, j, eng.Workers(), func(_, i int) error {
+		rng.Normal(st.z.RawRowView(i), rng.Stream(s.Seed, i))
+		return nil
+	}); err != nil {
+		return finish(0, err)
+	}
+	if err := m.evaluate(ctx, p, eng, st, st.x, st.y, st.phi, st.z); err != nil {
+		return fail(0, "initial prior samples", err)
+	}
+	logw := make([]float64, j)
+	idx := make([]int, j)
+	beta := 0.0
+	step := s.InitialStep
+	for stage := 0; beta < 1; stage++ {
+		if stage == s.MaxStages {
+			return finish(stage, fmt.Errorf("guidance: posterior: β = %.3g after %d stages (MaxStages): the data are too informative for this ensemble, or the misfit is mis-scaled", beta, stage))
+		}
+		next, ess, logz := nextTemperature(st.phi, beta, s.ESSFraction, logw)
+		out.LogEvidence += logz
+		beta = next
+		// Resample (systematic) and copy the chosen particles.
+		systematic(idx, logw, rng.New(rng.Sub(s.Seed, fmt.Sprintf("posterior resample %d", stage))).Float64())
+		unique := gather(st.z, st.tmp, idx)
+		gather(st.x, st.tmp, idx)
+		gather(st.y, st.tmpy, idx)
+		phi := append([]float64(nil), st.phi...)
+		for i, k := range idx {
+			st.phi[i] = phi[k]
+		}
+		// Moves.
+		var accSum float64
+		for mv := 0; mv < s.Moves; mv++ {
+			rate, err := m.move(ctx, p, eng, st, beta, step, stage, mv)
+			if err != nil {
+				return fail(stage, fmt.Sprintf("move %d", mv), err)
+			}
+			accSum += rate
+			step = math.Min(1, step*math.Exp(rate-s.TargetAcceptance))
+		}
+		ps := PosteriorStage{Beta: beta, ESS: ess, Acceptance: accSum / float64(s.Moves), Step: step, Unique: unique}
+		out.Stages = append(out.Stages, ps)
+		info := StepInfo{Method: m.Name(), Step: stage, Guided: true, Beta: beta, ESS: ess, Acceptance: ps.Acceptance,
+			StepSize: step, Spread: spread(st.x, make([]float64, d)), Counts: ses.counts()}
+		info.MisfitMean, info.MisfitMax = meanMax(st.phi)
+		if err := rec.Record(info); err != nil {
+			return finish(stage+1, fmt.Errorf("guidance: posterior: recorder: %w", err))
+		}
+	}
+	return finish(len(out.Stages), nil)
+}
+
+// newSampler returns the deterministic sampler T.
+func (m *Posterior) newSampler(smin, smax float64, workers int) diffusion.Sampler {
+	return diffusion.Sampler{Formulation: diffusion.EDM{SigmaMin: smin, SigmaMax: smax, Rho: m.s.Rho}, Steps: m.s.Steps,
+		Solver: diffusion.Heun, Workers: workers}
+}
+
+// summarise fills the scalar diagnostics of r into its Metrics.
+func (m *Posterior) summarise(r *PosteriorResult) {
+	if r.Metrics == nil {
+		r.Metrics = map[string]float64{}
+	}
+	r.Metrics["stages"] = float64(len(r.Stages))
+	if len(r.Stages) == 0 {
+		return
+	}
+	essMin, accMin, accSum := math.Inf(1), math.Inf(1), 0.0
+	for _, st := range r.Stages {
+		essMin, accMin, accSum = math.Min(essMin, st.ESS), math.Min(accMin, st.Acceptance), accSum+st.Acceptance
+	}
+	r.Metrics["ess_min"] = essMin
+	r.Metrics["acceptance_mean"] = accSum / float64(len(r.Stages))
+	r.Metrics["acceptance_min"] = accMin
+	r.Metrics["log_evidence"] = r.LogEvidence
+}
+
+func meanMax(a []float64) (mean, max float64) {
+	max = math.Inf(-1)
+	for _, v := range a {
+		mean += v
+		max = math.Max(max, v)
+	}
+	return mean / float64(len(a)), max
+}
+
+// evaluate maps latents z to fields x = T(z), predictions y = G(x) and misfits phi.
+func (m *Posterior) evaluate(ctx context.Context, p *Problem, eng Engine, st *posteriorState, x, y *mat.Dense, phi []float64, z *mat.Dense) error {
+	x.Scale(st.sigma0, z)
+	if err := st.sampler.Integrate(ctx, x, st.prior, 0); err != nil {
+		return fmt.Errorf("prior sampler: %w", err)
+	}
+	if err := eng.Forward(ctx, y, x); err != nil {
+		return err
+	}
+	mf := p.misfit()
+	r, _ := y.Dims()
+	for i := 0; i < r; i++ {
+		phi[i] = mf.Loss(y.RawRowView(i), p.Observation)
+		if math.IsNaN(phi[i]) || math.IsInf(phi[i], 0) {
+			return &MemberError{Step: -1, Member: i, What: "misfit", Err: fmt.Errorf("value %v", phi[i])}
+		}
+	}
+	return nil
+}
+
+// move performs one Metropolis–Hastings move of every particle at inverse temperature β
+// with step s and returns the acceptance rate. The particles are split into two halves
+// (rows [0, J/2) and [J/2, J)); each half is moved with the proposal Gaussian fitted to the
+// other half, so that no particle's proposal depends on the particle itself.
+func (m *Posterior) move(ctx context.Context, p *Problem, eng Engine, st *posteriorState, beta, s float64, stage, mv int) (float64, error) {
+	j, d := st.z.Dims()
+	h := j / 2
+	seed := rng.Sub(m.s.Seed, fmt.Sprintf("posterior move %d/%d", stage, mv))
+	if err := st.gA.fit(st.z.Slice(0, h, 0, d).(*mat.Dense), m.s.Shrinkage); err != nil {
+		return 0, fmt.Errorf("proposal covariance of members 0–%d: %w", h-1, err)
+	}
+	if err := st.gB.fit(st.z.Slice(h, j, 0, d).(*mat.Dense), m.s.Shrinkage); err != nil {
+		return 0, fmt.Errorf("proposal covariance of members %d–%d: %w", h, j-1, err)
+	}
+	halves := []struct {
+		lo, hi int
+		g      *latentGauss
+	}{{0, h, st.gB}, {h, j, st.gA}}
+	// Proposal z' = m̂ + ρ(z − m̂) + s·L·ξ, ρ = √(1 − s²), LLᵀ = Σ̂.
+	rho := math.Sqrt(1 - s*s)
+	u := make([]float64, j)
+	for _, hv := range halves {
+		zv, zpv := st.z.Slice(hv.lo, hv.hi, 0, d).(*mat.Dense), st.zp.Slice(hv.lo, hv.hi, 0, d).(*mat.Dense)
+		if err := hv.g.propose(ctx, eng.Workers(), zpv, zv, rho, s, seed, hv.lo, u[hv.lo:hv.hi]); err != nil {
+			return 0, err
+		}
+	}
+	if err := m.evaluate(ctx, p, eng, st, st.xp, st.yp, st.phip, st.zp); err != nil {
+		return 0, err
+	}
+	qz, qzp := make([]float64, j), make([]float64, j)
+	for _, hv := range halves {
+		if err := hv.g.quad(qz[hv.lo:hv.hi], st.z.Slice(hv.lo, hv.hi, 0, d).(*mat.Dense)); err != nil {
+			return 0, err
+		}
+		if err := hv.g.quad(qzp[hv.lo:hv.hi], st.zp.Slice(hv.lo, hv.hi, 0, d).(*mat.Dense)); err != nil {
+			return 0, err
+		}
+	}
+	acc := 0
+	for i := 0; i < j; i++ {
+		// log α = −β(φ' − φ) − ½(|z'|² − |z|²) + log g(z) − log g(z'),  g = N(m̂, Σ̂).
+		z, zp := st.z.RawRowView(i), st.zp.RawRowView(i)
+		la := -beta*(st.phip[i]-st.phi[i]) - 0.5*(dot(zp, zp)-dot(z, z)) - 0.5*(qz[i]-qzp[i])
+		if math.Log(u[i]) < la {
+			acc++
+			copy(z, zp)
+			copy(st.x.RawRowView(i), st.xp.RawRowView(i))
+			copy(st.y.RawRowView(i), st.yp.RawRowView(i))
+			st.phi[i] = st.phip[i]
+		}
+	}
+	return float64(acc) / float64(j), nil
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+// nextTemperature returns the next inverse temperature β' ∈ (β, 1], the ESS of the
+// incremental weights w_j = exp(−(β' − β)φ_j) and log(mean w); logw receives the
+// normalised log weights. β' is 1 when that keeps the ESS ≥ f·J, else the root of
+// ESS(β') = f·J found by bisection.
+func nextTemperature(phi []float64, beta, f float64, logw []float64) (next, ess, logz float64) {
+	j := float64(len(phi))
+	essAt := func(db float64) float64 {
+		lmax := math.Inf(-1)
+		for i, v := range phi {
+			logw[i] = -db * v
+			lmax = math.Max(lmax, logw[i])
+		}
+		var s1, s2 float64
+		for _, l := range logw {
+			w := math.Exp(l - lmax)
+			s1 += w
+			s2 += w * w
+		}
+		return s1 * s1 / s2
+	}
+	target := f * j
+	db := 1 - beta
+	if essAt(db) < target {
+		lo, hi := 0.0, db
+		for it := 0; it < 100 && hi-lo > 1e-14*db; it++ {
+			mid := 0.5 * (lo + hi)
+			if essAt(mid) >= target {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		db = lo
+		if db == 0 { // one particle dominates even the smallest step
+			db = hi
+		}
+	}
+	next = beta + db
+	if 1-next < 1e-12 {
+		next, db = 1, 1-beta
+	}
+	ess = essAt(db)
+	lmax := math.Inf(-1)
+	for _, l := range logw {
+		lmax = math.Max(lmax, l)
+	}
+	var s float64
+	for _, l := range logw {
+		s += math.Exp(l - lmax)
+	}
+	lse := lmax + math.Log(s)
+	for i := range logw {
+		logw[i] -= lse
+	}
+	return next, ess, lse - math.Log(j)
+}
+
+// systematic writes into idx the indices chosen by systematic resampling of the normalised
+// log weights logw with the uniform offset u ∈ [0, 1).
+func systematic(idx []int, logw []float64, u float64) {
+	n := len(idx)
+	c, k := math.Exp(logw[0]), 0
+	for i := 0; i < n; i++ {
+		t := (float64(i) + u) / float64(n)
+		for t > c && k < n-1 {
+			k++
+			c += math.Exp(logw[k])
+		}
+		idx[i] = k
+	}
+}
+
+// gather replaces row i of a by row idx[i] (tmp: scratch of a's shape) and returns the
+// number of distinct rows chosen.
+func gather(a, tmp *mat.Dense, idx []int) int {
+	tmp.Copy(a)
+	seen := map[int]bool{}
+	for i, k := range idx {
+		copy(a.RawRowView(i), tmp.RawRowView(k))
+		seen[k] = true
+	}
+	return len(seen)
+}
+
+// latentGauss is the Gaussian g = N(m̂, Σ̂) fitted to latent particles, with
+// Σ̂ = Λ + UUᵀ, Λ = a·diag(S), U = √((1−a)/(J−1))·(Z − m̂)ᵀ: sampled as Λ^{1/2}ξ₁ + Uξ₂ and
+// evaluated through the Woodbury identity in the J×J space, so that nothing of size D×D is
+// formed.
+type latentGauss struct {
+	j, d int
+	mean []float64
+	lam  []float64  // Λ (D)
+	c    *mat.Dense // J×D: rows of Uᵀ
+	cl   *mat.Dense // J×D: rows of (Λ⁻¹U)ᵀ
+	chol mat.Cholesky
+	// scratch of the rows quad and propose work on
+	r, xi1  *mat.Dense // n×D
+	v, xi2  *mat.Dense // n×J
+	sol, kk mat.Dense
+}
+
+func newLatentGauss(j, d int) *latentGauss {
+	return &latentGauss{j: j, d: d, mean: make([]float64, d), lam: make([]float64, d), c: mat.NewDense(j, d, nil),
+		cl: mat.NewDense(j, d, nil)}
+}
+
+// scratch sizes the scratch for n rows.
+func (g *latentGauss) scratch(n int) {
+	if g.r == nil || g.r.RawMatrix().Rows != n {
+		g.r, g.xi1 = mat.NewDense(n, g.d, nil), mat.NewDense(n, g.d, nil)
+		g.v, g.xi2 = mat.NewDense(n, g.j, nil), mat.NewDense(n, g.j, nil)
+	}
+}
+
+// fit sets m̂ and Σ̂ from the J rows of z with shrinkage a.
+func (g *latentGauss) fit(z *mat.Dense, a float64) error {
+	j, d := g.j, g.d
+	for k := range g.mean {
+		g.mean[k], g.lam[k] = 0, 0
+	}
+	for i := 0; i < j; i++ {
+		for k, v := range z.RawRowView(i) {
+			g.mean[k] += v
+		}
+	}
+	for k := range g.mean {
+		g.mean[k] /= float64(j)
+	}
+	f := math.Sqrt((1 - a) / float64(j-1))
+	for i := 0; i < j; i++ {
+		zr, cr := z.RawRowView(i), g.c.RawRowView(i)
+		for k, v := range zr {
+			dv := v - g.mean[k]
+			g.lam[k] += dv * dv
+			cr[k] = f * dv
+		}
+	}
+	var lmean float64
+	for k := range g.lam {
+		g.lam[k] /= float64(j - 1)
+		lmean += g.lam[k] / float64(d)
+	}
+	floor := 1e-12 * math.Max(lmean, 1e-300)
+	for k := range g.lam {
+		g.lam[k] = a * math.Max(g.lam[k], floor)
+	}
+	for i := 0; i < j; i++ {
+		cr, lr := g.c.RawRowView(i), g.cl.RawRowView(i)
+		for k, v := range cr {
+			lr[k] = v / g.lam[k]
+		}
+	}
+	// K = I + UᵀΛ⁻¹U (J×J).
+	g.kk.Mul(g.c, g.cl.T())
+	ks := mat.NewSymDense(j, nil)
+	for r := 0; r < j; r++ {
+		for c := r; c < j; c++ {
+			v := 0.5 * (g.kk.At(r, c) + g.kk.At(c, r))
+			if r == c {
+				v++
+			}
+			ks.SetSym(r, c, v)
+		}
+	}
+	if !g.chol.Factorize(ks) {
+		return errors.New("I + UᵀΛ⁻¹U is not positive definite")
+	}
+	return nil
+}
+
+// quad writes (z_i − m̂)ᵀΣ̂⁻¹(z_i − m̂) for every row of z.
+func (g *latentGauss) quad(dst []float64, z *mat.Dense) error {
+	n, _ := z.Dims()
+	g.scratch(n)
+	for i := 0; i < n; i++ {
+		zr, rr := z.RawRowView(i), g.r.RawRowView(i)
+		var q float64
+		for k, v := range zr {
+			dv := v - g.mean[k]
+			rr[k] = dv
+			q += dv * dv / g.lam[k]
+		}
+		dst[i] = q
+	}
+	// V = R·Λ⁻¹U (n×J): row i is vᵢ = UᵀΛ⁻¹rᵢ; subtract vᵢᵀK⁻¹vᵢ.
+	g.v.Mul(g.r, g.cl.T())
+	if err := g.chol.SolveTo(&g.sol, g.v.T()); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		vr := g.v.RawRowView(i)
+		var q float64
+		for k, v := range vr {
+			q += v * g.sol.At(k, i)
+		}
+		dst[i] -= q
+	}
+	return nil
+}
+
+// propose writes z'_i = m̂ + ρ(z_i − m̂) + s·(Λ^{1/2}ξ₁ + Uξ₂) for every row i of z and a
+// uniform u_i for the acceptance, row i drawing from rng.Stream(seed, first+i).
+func (g *latentGauss) propose(ctx context.Context, workers int, dst, z *mat.Dense, rho, s float64, seed uint64, first int, u []float64) error {
+	n, _ := z.Dims()
+	g.scratch(n)
+	if err := parallel.For(ctx, n, workers, func(_, i int) error {
+		r := rng.Stream(seed, first+i)
+		rng.Normal(g.xi1.RawRowView(i), r)
+		rng.Normal(g.xi2.RawRowView(i), r)
+		u[i] = r.Float64()
+		return nil
+	}); err != nil {
+		return err
+	}
+	dst.Mul(g.xi2, g.c) // row i: (Uξ₂)ᵀ
+	for i := 0; i < n; i++ {
+		dr, zr, x1 := dst.RawRowView(i), z.RawRowView(i), g.xi1.RawRowView(i)
+		for k := range dr {
+			dr[k] = g.mean[k] + rho*(zr[k]-g.mean[k]) + s*(math.Sqrt(g.lam[k])*x1[k]+dr[k])
+		}
+	}
+	return nil
+}
+
+// CredibleInterval returns, per column of the ensemble x (members in rows), the central
+// credible interval of the given level ∈ (0, 1) from the empirical quantiles (linear
+// interpolation between order statistics, numpy's default).
+func CredibleInterval(x *mat.Dense, level float64) (lo, hi []float64, err error) {
+	if !(level > 0 && level < 1) {
+		return nil, nil, fmt.Errorf("guidance: credible level %v must lie in (0, 1)", level)
+	}
+	j, d := x.Dims()
+	lo, hi = make([]float64, d), make([]float64, d)
+	col := make([]float64, j)
+	q := func(p float64) float64 {
+		h := p * float64(j-1)
+		k := int(math.Floor(h))
+		if k >= j-1 {
+			return col[j-1]
+		}
+		return col[k] + (h-float64(k))*(col[k+1]-col[k])
+	}
+	for k := 0; k < d; k++ {
+		for i := 0; i < j; i++ {
+			col[i] = x.At(i, k)
+		}
+		slices.Sort(col)
+		lo[k], hi[k] = q((1-level)/2), q((1+level)/2)
+	}
+	return lo, hi, nil
+}
+
+// Coverage returns the fraction of entries of truth inside [lo, hi].
+func Coverage(lo, hi, truth []float64) float64 {
+	n := 0
+	for k, v := range truth {
+		if v >= lo[k] && v <= hi[k] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(truth))
+}
+
+// Median returns the median of a (a copy is sorted; NaN for an empty slice).
+func Median(a []float64) float64 {
+	if len(a) == 0 {
+		return math.NaN()
+	}
+	c := append([]float64(nil), a...)
+	sort.Float64s(c)
+	n := len(c)
+	if n%2 == 1 {
+		return c[n/2]
+	}
+	return 0.5 * (c[n/2-1] + c[n/2])
+}
