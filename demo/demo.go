@@ -73,6 +73,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"unicode/utf8"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -408,9 +409,13 @@ func (r *Report) WriteTable(w io.Writer) {
 	s := r.Settings
 	fmt.Fprintf(w, "Navier–Stokes %d², Re = %g, T = %g, every %d%s point observed, noise σ = %g; J = %d, EnKG N = %d × %d updates\n",
 		s.Res, s.Re, s.T, s.Stride, ordinalSuffix(s.Stride), s.Noise, s.Members, s.Steps, s.Updates)
-	fmt.Fprintf(w, "%-11s %9s %12s %14s %15s %10s\n", "method", "rel. L2", "data misfit", "forward evals", "denoiser evals", "wall [s]")
+	wm := len("prior mean") // the method column fits the longest name ("EnKG (neural)")
 	for _, row := range r.Rows {
-		fmt.Fprintf(w, "%-11s %9.4f %12.4g %14d %15d %10.1f\n", row.Method, row.RelL2, row.Misfit, row.Forward, row.Denoiser, row.WallSec)
+		wm = max(wm, utf8.RuneCountInString(row.Method))
+	}
+	fmt.Fprintf(w, "%-*s %9s %12s %14s %15s %10s\n", wm, "method", "rel. L2", "data misfit", "forward evals", "denoiser evals", "wall [s]")
+	for _, row := range r.Rows {
+		fmt.Fprintf(w, "%-*s %9.4f %12.4g %14d %15d %10.1f\n", wm, row.Method, row.RelL2, row.Misfit, row.Forward, row.Denoiser, row.WallSec)
 	}
 }
 

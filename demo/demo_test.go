@@ -323,3 +323,19 @@ func TestRunNeural(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The table's columns line up whatever the method names ("EnKG (neural)" is longer than the
+// header's "method" column was).
+func TestWriteTableAligned(t *testing.T) {
+	r := &Report{Settings: Settings{Res: 64, Re: 200, T: 1, Stride: 2, Members: 128, Steps: 8, Updates: 2},
+		Rows: []Row{{Method: "EnKG (neural)", RelL2: 0.7246}, {Method: "EnKG", RelL2: 0.9555}, {Method: "prior mean", RelL2: 1}}}
+	var b strings.Builder
+	r.WriteTable(&b)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")[1:]
+	end := strings.Index(lines[0], "rel. L2") + len("rel. L2")
+	for _, l := range lines[1:] {
+		if i := strings.Index(l, "."); i < 0 || i+5 != end {
+			t.Errorf("rel. L2 column not aligned with the header (ends at %d):\n%s", end, b.String())
+		}
+	}
+}
