@@ -33,10 +33,6 @@ type PosteriorSettings struct {
 	TargetAcceptance float64
 	// InitialStep is the step size s = √(1 − ρ²) of the first move. In (0, 1]. Default 0.5.
 	InitialStep float64
-	// Shrinkage a is the weight of the diagonal in the proposal covariance
-	// Σ̂ = a·diag(S) + (1 − a)·S of the latent particles (S their sample covariance). In
-	// (0, 1] (a = 0 would make Σ̂ singular when J ≤ D). Default 0.1.
-	Shrinkage float64
 	// Steps N, SigmaMax, SigmaMin and Rho define the deterministic sampler that maps a
 	// latent z ~ N(0, I) to a prior sample x = T(z): EDM's Heun probability-flow ODE
 	// (2N − 1 denoiser evaluations per particle) on the Karras schedule from σ_max (clamped
@@ -57,7 +53,7 @@ type PosteriorSettings struct {
 // DefaultPosteriorSettings returns the documented defaults.
 func DefaultPosteriorSettings() PosteriorSettings {
 	return PosteriorSettings{Members: 512, ESSFraction: 0.5, Moves: 10, TargetAcceptance: 0.3, InitialStep: 0.5,
-		Shrinkage: 0.1, Steps: 18, SigmaMax: 80, SigmaMin: 0.002, Rho: 7, MaxStages: 200}
+		Steps: 18, SigmaMax: 80, SigmaMin: 0.002, Rho: 7, MaxStages: 200}
 }
 
 // Validate returns an error describing the first impossible setting.
@@ -75,8 +71,6 @@ func (s PosteriorSettings) Validate() error {
 		return bad("target acceptance %v must lie in (0, 1) (default 0.3)", s.TargetAcceptance)
 	case !(s.InitialStep > 0 && s.InitialStep <= 1):
 		return bad("initial step %v must lie in (0, 1] (default 0.5)", s.InitialStep)
-	case !(s.Shrinkage > 0 && s.Shrinkage <= 1):
-		return bad("shrinkage %v must lie in (0, 1] (default 0.1)", s.Shrinkage)
 	case s.Steps < 1:
 		return bad("%d sampler steps: need at least 1 (default 18)", s.Steps)
 	case s.MaxStages < 1:
@@ -165,7 +159,8 @@ type posteriorState struct {
 	phi, phip  []float64  // misfits Loss(G(x), y_obs)
 	tmp        *mat.Dense // J×D scratch (resampling, centred latents)
 	tmpy       *mat.Dense // J×M scratch
-	gA, gB     *latentGauss // proposals fitted to the first and the second half of the particles
+	gA, gB     *gnGauss   // proposals of the first and the second half of the particles
+	lin        *linStats
 	sampler    diffusion.Sampler
 	sigma0     float64
 	prior      diffusion.Denoiser
@@ -195,10 +190,10 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 		zp: mat.NewDense(j, d, nil), xp: mat.NewDense(j, d, nil), yp: mat.NewDense(j, om, nil),
 		phi: make([]float64, j), phip: make([]float64, j),
 		tmp: mat.NewDense(j, d, nil), tmpy: mat.NewDense(j, om, nil),
-		gA: newLatentGauss(j/2, d), gB: newLatentGauss(j-j/2, d),
+		gA: &gnGauss{mean: make([]float64, d)}, gB: &gnGauss{mean: make([]float64, d)}, lin: newLinStats(d, om),
 		sampler: m.newSampler(smin, smax, eng.Workers()),
 		sigma0:  smax,
-		prior:  engineDenoiser{eng: eng, d: p.Prior},
+		prior:   engineDenoiser{eng: eng, d: p.Prior},
 	}
 	out := &PosteriorResult{}
 	finish := func(stages int, err error) (*PosteriorResult, error) {
@@ -222,6 +217,7 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 	if err := m.evaluate(ctx, p, eng, st, st.x, st.y, st.phi, st.z); err != nil {
 		return fail(0, "initial prior samples", err)
 	}
+	st.lin.add(st.z, st.y)
 	logw := make([]float64, j)
 	idx := make([]int, j)
 	beta := 0.0
@@ -243,6 +239,9 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 			st.phi[i] = phi[k]
 		}
 		// Moves.
+		if err := m.preconditioner(p, st, beta); err != nil {
+			return finish(stage, fmt.Errorf("guidance: posterior stage %d: proposal covariance: %w", stage, err))
+		}
 		var accSum float64
 		for mv := 0; mv < s.Moves; mv++ {
 			rate, err := m.move(ctx, p, eng, st, beta, step, stage, mv)
@@ -320,23 +319,19 @@ func (m *Posterior) evaluate(ctx context.Context, p *Problem, eng Engine, st *po
 
 // move performs one Metropolis–Hastings move of every particle at inverse temperature β
 // with step s and returns the acceptance rate. The particles are split into two halves
-// (rows [0, J/2) and [J/2, J)); each half is moved with the proposal Gaussian fitted to the
-// other half, so that no particle's proposal depends on the particle itself.
+// (rows [0, J/2) and [J/2, J)); each half is moved about the mean of the other half, so that
+// no particle's proposal depends on the particle itself.
 func (m *Posterior) move(ctx context.Context, p *Problem, eng Engine, st *posteriorState, beta, s float64, stage, mv int) (float64, error) {
 	j, d := st.z.Dims()
 	h := j / 2
 	seed := rng.Sub(m.s.Seed, fmt.Sprintf("posterior move %d/%d", stage, mv))
-	if err := st.gA.fit(st.z.Slice(0, h, 0, d).(*mat.Dense), m.s.Shrinkage); err != nil {
-		return 0, fmt.Errorf("proposal covariance of members 0–%d: %w", h-1, err)
-	}
-	if err := st.gB.fit(st.z.Slice(h, j, 0, d).(*mat.Dense), m.s.Shrinkage); err != nil {
-		return 0, fmt.Errorf("proposal covariance of members %d–%d: %w", h, j-1, err)
-	}
+	colMean(st.gA.mean, st.z.Slice(h, j, 0, d).(*mat.Dense)) // moves the first half
+	colMean(st.gB.mean, st.z.Slice(0, h, 0, d).(*mat.Dense)) // moves the second half
 	halves := []struct {
 		lo, hi int
-		g      *latentGauss
-	}{{0, h, st.gB}, {h, j, st.gA}}
-	// Proposal z' = m̂ + ρ(z − m̂) + s·L·ξ, ρ = √(1 − s²), LLᵀ = Σ̂.
+		g      *gnGauss
+	}{{0, h, st.gA}, {h, j, st.gB}}
+	// Proposal z' = m̂ + ρ(z − m̂) + s·Σ̂^{1/2}ξ, ρ = √(1 − s²).
 	rho := math.Sqrt(1 - s*s)
 	u := make([]float64, j)
 	for _, hv := range halves {
@@ -348,14 +343,11 @@ func (m *Posterior) move(ctx context.Context, p *Problem, eng Engine, st *poster
 	if err := m.evaluate(ctx, p, eng, st, st.xp, st.yp, st.phip, st.zp); err != nil {
 		return 0, err
 	}
+	st.lin.add(st.zp, st.yp)
 	qz, qzp := make([]float64, j), make([]float64, j)
 	for _, hv := range halves {
-		if err := hv.g.quad(qz[hv.lo:hv.hi], st.z.Slice(hv.lo, hv.hi, 0, d).(*mat.Dense)); err != nil {
-			return 0, err
-		}
-		if err := hv.g.quad(qzp[hv.lo:hv.hi], st.zp.Slice(hv.lo, hv.hi, 0, d).(*mat.Dense)); err != nil {
-			return 0, err
-		}
+		hv.g.quad(qz[hv.lo:hv.hi], st.z.Slice(hv.lo, hv.hi, 0, d).(*mat.Dense))
+		hv.g.quad(qzp[hv.lo:hv.hi], st.zp.Slice(hv.lo, hv.hi, 0, d).(*mat.Dense))
 	}
 	acc := 0
 	for i := 0; i < j; i++ {
@@ -371,6 +363,47 @@ func (m *Posterior) move(ctx context.Context, p *Problem, eng Engine, st *poster
 		}
 	}
 	return float64(acc) / float64(j), nil
+}
+
+// preconditioner sets the proposal covariance of a stage at inverse temperature β from
+// the linearisation of all pairs evaluated so far and the misfit Hessian at the mean
+// prediction.
+func (m *Posterior) preconditioner(p *Problem, st *posteriorState, beta float64) error {
+	hj, err := st.lin.jacobian()
+	if err != nil {
+		return err
+	}
+	_, om := st.y.Dims()
+	ybar := make([]float64, om)
+	colMean(ybar, st.y)
+	r, err := misfitHessian(p.misfit(), ybar, p.Observation)
+	if err != nil {
+		return err
+	}
+	var b mat.Dense
+	b.Mul(r, hj)
+	b.Scale(math.Sqrt(beta), &b)
+	if err := st.gA.set(&b); err != nil {
+		return err
+	}
+	st.gB.v, st.gB.lam = st.gA.v, st.gA.lam
+	return nil
+}
+
+// colMean writes the column means of a into dst.
+func colMean(dst []float64, a *mat.Dense) {
+	r, _ := a.Dims()
+	for k := range dst {
+		dst[k] = 0
+	}
+	for i := 0; i < r; i++ {
+		for k, v := range a.RawRowView(i) {
+			dst[k] += v
+		}
+	}
+	for k := range dst {
+		dst[k] /= float64(r)
+	}
 }
 
 func dot(a, b []float64) float64 {
@@ -465,141 +498,226 @@ func gather(a, tmp *mat.Dense, idx []int) int {
 	return len(seen)
 }
 
-// latentGauss is the Gaussian g = N(m̂, Σ̂) fitted to latent particles, with
-// Σ̂ = Λ + UUᵀ, Λ = a·diag(S), U = √((1−a)/(J−1))·(Z − m̂)ᵀ: sampled as Λ^{1/2}ξ₁ + Uξ₂ and
-// evaluated through the Woodbury identity in the J×J space, so that nothing of size D×D is
-// formed.
-type latentGauss struct {
-	j, d int
-	mean []float64
-	lam  []float64  // Λ (D)
-	c    *mat.Dense // J×D: rows of Uᵀ
-	cl   *mat.Dense // J×D: rows of (Λ⁻¹U)ᵀ
-	chol mat.Cholesky
-	// scratch of the rows quad and propose work on
-	r, xi1  *mat.Dense // n×D
-	v, xi2  *mat.Dense // n×J
-	sol, kk mat.Dense
+// linStats accumulates the first and second moments of the evaluated pairs (z, y = G(T(z)))
+// of a run, for the least-squares linearisation y ≈ ȳ + Ĥ(z − z̄).
+type linStats struct {
+	n      float64
+	sz, sy []float64
+	szz    *mat.SymDense // Σ z zᵀ (D×D)
+	syz    *mat.Dense    // Σ y zᵀ (M×D)
 }
 
-func newLatentGauss(j, d int) *latentGauss {
-	return &latentGauss{j: j, d: d, mean: make([]float64, d), lam: make([]float64, d), c: mat.NewDense(j, d, nil),
-		cl: mat.NewDense(j, d, nil)}
+func newLinStats(d, m int) *linStats {
+	return &linStats{sz: make([]float64, d), sy: make([]float64, m), szz: mat.NewSymDense(d, nil), syz: mat.NewDense(m, d, nil)}
 }
 
-// scratch sizes the scratch for n rows.
-func (g *latentGauss) scratch(n int) {
-	if g.r == nil || g.r.RawMatrix().Rows != n {
-		g.r, g.xi1 = mat.NewDense(n, g.d, nil), mat.NewDense(n, g.d, nil)
-		g.v, g.xi2 = mat.NewDense(n, g.j, nil), mat.NewDense(n, g.j, nil)
-	}
-}
-
-// fit sets m̂ and Σ̂ from the J rows of z with shrinkage a.
-func (g *latentGauss) fit(z *mat.Dense, a float64) error {
-	j, d := g.j, g.d
-	for k := range g.mean {
-		g.mean[k], g.lam[k] = 0, 0
-	}
-	for i := 0; i < j; i++ {
+// add accumulates the rows of z and y.
+func (l *linStats) add(z, y *mat.Dense) {
+	r, _ := z.Dims()
+	l.n += float64(r)
+	for i := 0; i < r; i++ {
 		for k, v := range z.RawRowView(i) {
-			g.mean[k] += v
+			l.sz[k] += v
+		}
+		for k, v := range y.RawRowView(i) {
+			l.sy[k] += v
 		}
 	}
-	for k := range g.mean {
-		g.mean[k] /= float64(j)
-	}
-	f := math.Sqrt((1 - a) / float64(j-1))
-	for i := 0; i < j; i++ {
-		zr, cr := z.RawRowView(i), g.c.RawRowView(i)
-		for k, v := range zr {
-			dv := v - g.mean[k]
-			g.lam[k] += dv * dv
-			cr[k] = f * dv
-		}
-	}
-	var lmean float64
-	for k := range g.lam {
-		g.lam[k] /= float64(j - 1)
-		lmean += g.lam[k] / float64(d)
-	}
-	floor := 1e-12 * math.Max(lmean, 1e-300)
-	for k := range g.lam {
-		g.lam[k] = a * math.Max(g.lam[k], floor)
-	}
-	for i := 0; i < j; i++ {
-		cr, lr := g.c.RawRowView(i), g.cl.RawRowView(i)
-		for k, v := range cr {
-			lr[k] = v / g.lam[k]
-		}
-	}
-	// K = I + UᵀΛ⁻¹U (J×J).
-	g.kk.Mul(g.c, g.cl.T())
-	ks := mat.NewSymDense(j, nil)
-	for r := 0; r < j; r++ {
-		for c := r; c < j; c++ {
-			v := 0.5 * (g.kk.At(r, c) + g.kk.At(c, r))
-			if r == c {
-				v++
+	l.szz.SymRankK(l.szz, 1, z.T())
+	var t mat.Dense
+	t.Mul(y.T(), z)
+	l.syz.Add(l.syz, &t)
+}
+
+// jacobian returns Ĥ = C_yz·C̃_zz⁻¹ (M×D), the least-squares slope of y on z, with
+// C̃_zz = (1 − w)·C_zz + w·I, w = D/(n + D): with few pairs (n ≲ D) the estimate tends to
+// Stein's C_yz, exact for z ~ N(0, I) (the latent prior); with many, to the regression.
+func (l *linStats) jacobian() (*mat.Dense, error) {
+	d := len(l.sz)
+	w := float64(d) / (l.n + float64(d))
+	c := mat.NewSymDense(d, nil)
+	for a := 0; a < d; a++ {
+		ma := l.sz[a] / l.n
+		for b := a; b < d; b++ {
+			v := (1 - w) * (l.szz.At(a, b)/l.n - ma*l.sz[b]/l.n)
+			if a == b {
+				v += w
 			}
-			ks.SetSym(r, c, v)
+			c.SetSym(a, b, v)
 		}
 	}
-	if !g.chol.Factorize(ks) {
-		return errors.New("I + UᵀΛ⁻¹U is not positive definite")
+	m, _ := l.syz.Dims()
+	cyz := mat.NewDense(m, d, nil)
+	for a := 0; a < m; a++ {
+		row, sr := cyz.RawRowView(a), l.syz.RawRowView(a)
+		ya := l.sy[a] / l.n
+		for b := range row {
+			row[b] = sr[b]/l.n - ya*l.sz[b]/l.n
+		}
 	}
+	var ch mat.Cholesky
+	if !ch.Factorize(c) {
+		return nil, errors.New("latent covariance of the evaluated points is not positive definite")
+	}
+	var ht mat.Dense
+	if err := ch.SolveTo(&ht, cyz.T()); err != nil {
+		return nil, err
+	}
+	return mat.DenseCopyOf(ht.T()), nil
+}
+
+// misfitHessian returns R (M×M) with RᵀR ≈ ∂²Loss/∂y² at y: the misfit's Hessian by central
+// differences of its analytic gradient (exact for the Gaussian misfit), symmetrised, negative
+// eigenvalues set to zero.
+func misfitHessian(mf interface {
+	Gradient(dst, pred, obs []float64)
+}, y, obs []float64) (*mat.Dense, error) {
+	m := len(y)
+	h := mat.NewSymDense(m, nil)
+	gp, gm, yp := make([]float64, m), make([]float64, m), append([]float64(nil), y...)
+	cols := mat.NewDense(m, m, nil)
+	for k := 0; k < m; k++ {
+		e := 1e-4 * math.Max(1, math.Abs(y[k]))
+		yp[k] = y[k] + e
+		mf.Gradient(gp, yp, obs)
+		yp[k] = y[k] - e
+		mf.Gradient(gm, yp, obs)
+		yp[k] = y[k]
+		for i := range gp {
+			cols.Set(i, k, (gp[i]-gm[i])/(2*e))
+		}
+	}
+	for a := 0; a < m; a++ {
+		for b := a; b < m; b++ {
+			h.SetSym(a, b, 0.5*(cols.At(a, b)+cols.At(b, a)))
+		}
+	}
+	var ev mat.EigenSym
+	if !ev.Factorize(h, true) {
+		return nil, errors.New("eigendecomposition of the misfit Hessian failed")
+	}
+	vals := ev.Values(nil)
+	var vecs mat.Dense
+	ev.VectorsTo(&vecs)
+	r := mat.NewDense(m, m, nil)
+	for i, v := range vals {
+		sv := math.Sqrt(math.Max(v, 0))
+		for k := 0; k < m; k++ {
+			r.Set(i, k, sv*vecs.At(k, i))
+		}
+	}
+	return r, nil
+}
+
+// gnGauss is the proposal Gaussian g = N(m̂, Σ̂) with the Gauss–Newton covariance of the
+// tempered latent posterior, Σ̂ = (I + β·ĤᵀWĤ)⁻¹ = (I + BᵀB)⁻¹, B = √β·R·Ĥ, held as the
+// eigenpairs of BᵀB: Σ̂⁻¹ = I + V·diag(λ)·Vᵀ, Σ̂^{1/2} = I − V·diag(1 − 1/√(1 + λ))·Vᵀ.
+type gnGauss struct {
+	d    int
+	mean []float64
+	v    *mat.Dense // D×r
+	lam  []float64  // r
+	// scratch
+	p, xi *mat.Dense
+}
+
+// set computes V and λ from B (M×D).
+func (g *gnGauss) set(b *mat.Dense) error {
+	m, d := b.Dims()
+	g.d = d
+	// BBᵀ = U·diag(λ)·Uᵀ; V = BᵀU·diag(λ^{-1/2}) for λ > 0.
+	var bbt mat.SymDense
+	bbt.SymOuterK(1, b)
+	var ev mat.EigenSym
+	if !ev.Factorize(&bbt, true) {
+		return errors.New("eigendecomposition of the Gauss–Newton Hessian failed")
+	}
+	vals := ev.Values(nil)
+	var u mat.Dense
+	ev.VectorsTo(&u)
+	vmax := 0.0
+	for _, v := range vals {
+		vmax = math.Max(vmax, v)
+	}
+	var keep []int
+	for i, v := range vals {
+		if v > 1e-10*vmax && v > 1e-12 {
+			keep = append(keep, i)
+		}
+	}
+	g.lam = g.lam[:0]
+	g.v = nil
+	if len(keep) == 0 {
+		return nil
+	}
+	us := mat.NewDense(m, len(keep), nil)
+	for c, i := range keep {
+		g.lam = append(g.lam, vals[i])
+		for k := 0; k < m; k++ {
+			us.Set(k, c, u.At(k, i)/math.Sqrt(vals[i]))
+		}
+	}
+	g.v = mat.NewDense(d, len(keep), nil)
+	g.v.Mul(b.T(), us)
 	return nil
 }
 
-// quad writes (z_i − m̂)ᵀΣ̂⁻¹(z_i − m̂) for every row of z.
-func (g *latentGauss) quad(dst []float64, z *mat.Dense) error {
-	n, _ := z.Dims()
-	g.scratch(n)
+// quad writes (z_i − m̂)ᵀΣ̂⁻¹(z_i − m̂) = |r|² + Σ_k λ_k (v_kᵀr)² for every row of z.
+func (g *gnGauss) quad(dst []float64, z *mat.Dense) {
+	n, d := z.Dims()
+	r := mat.NewDense(n, d, nil)
 	for i := 0; i < n; i++ {
-		zr, rr := z.RawRowView(i), g.r.RawRowView(i)
+		zr, rr := z.RawRowView(i), r.RawRowView(i)
 		var q float64
 		for k, v := range zr {
-			dv := v - g.mean[k]
-			rr[k] = dv
-			q += dv * dv / g.lam[k]
+			rr[k] = v - g.mean[k]
+			q += rr[k] * rr[k]
 		}
 		dst[i] = q
 	}
-	// V = R·Λ⁻¹U (n×J): row i is vᵢ = UᵀΛ⁻¹rᵢ; subtract vᵢᵀK⁻¹vᵢ.
-	g.v.Mul(g.r, g.cl.T())
-	if err := g.chol.SolveTo(&g.sol, g.v.T()); err != nil {
-		return err
+	if g.v == nil {
+		return
 	}
+	var p mat.Dense
+	p.Mul(r, g.v)
 	for i := 0; i < n; i++ {
-		vr := g.v.RawRowView(i)
-		var q float64
-		for k, v := range vr {
-			q += v * g.sol.At(k, i)
+		for k, v := range p.RawRowView(i) {
+			dst[i] += g.lam[k] * v * v
 		}
-		dst[i] -= q
 	}
-	return nil
 }
 
-// propose writes z'_i = m̂ + ρ(z_i − m̂) + s·(Λ^{1/2}ξ₁ + Uξ₂) for every row i of z and a
-// uniform u_i for the acceptance, row i drawing from rng.Stream(seed, first+i).
-func (g *latentGauss) propose(ctx context.Context, workers int, dst, z *mat.Dense, rho, s float64, seed uint64, first int, u []float64) error {
-	n, _ := z.Dims()
-	g.scratch(n)
+// propose writes z'_i = m̂ + ρ(z_i − m̂) + s·Σ̂^{1/2}ξ_i for every row i of z and a uniform
+// u_i for the acceptance, row i drawing from rng.Stream(seed, first+i).
+func (g *gnGauss) propose(ctx context.Context, workers int, dst, z *mat.Dense, rho, s float64, seed uint64, first int, u []float64) error {
+	n, d := z.Dims()
+	xi := mat.NewDense(n, d, nil)
 	if err := parallel.For(ctx, n, workers, func(_, i int) error {
 		r := rng.Stream(seed, first+i)
-		rng.Normal(g.xi1.RawRowView(i), r)
-		rng.Normal(g.xi2.RawRowView(i), r)
+		rng.Normal(xi.RawRowView(i), r)
 		u[i] = r.Float64()
 		return nil
 	}); err != nil {
 		return err
 	}
-	dst.Mul(g.xi2, g.c) // row i: (Uξ₂)ᵀ
+	if g.v != nil {
+		// Σ̂^{1/2}ξ = ξ − V·(c ⊙ Vᵀξ), c_k = 1 − 1/√(1 + λ_k).
+		var p mat.Dense
+		p.Mul(xi, g.v)
+		for i := 0; i < n; i++ {
+			row := p.RawRowView(i)
+			for k := range row {
+				row[k] *= 1 - 1/math.Sqrt(1+g.lam[k])
+			}
+		}
+		var corr mat.Dense
+		corr.Mul(&p, g.v.T())
+		xi.Sub(xi, &corr)
+	}
 	for i := 0; i < n; i++ {
-		dr, zr, x1 := dst.RawRowView(i), z.RawRowView(i), g.xi1.RawRowView(i)
+		dr, zr, x := dst.RawRowView(i), z.RawRowView(i), xi.RawRowView(i)
 		for k := range dr {
-			dr[k] = g.mean[k] + rho*(zr[k]-g.mean[k]) + s*(math.Sqrt(g.lam[k])*x1[k]+dr[k])
+			dr[k] = g.mean[k] + rho*(zr[k]-g.mean[k]) + s*x[k]
 		}
 	}
 	return nil
