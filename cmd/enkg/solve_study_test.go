@@ -96,6 +96,8 @@ func TestNSStudy(t *testing.T) {
 		rel, fwd, den, wall []float64
 		failed              int
 	}
+	var csv strings.Builder // per_truth.csv: one line per solve, for plots (notebooks/navier-stokes-study.ipynb)
+	csv.WriteString("sigma,method,truth,rel_l2,forward,denoiser,wall_s,failed\n")
 	results := map[string]map[float64]*cell{}
 	var order []string
 	for _, sigma := range sigmas {
@@ -117,12 +119,14 @@ func TestNSStudy(t *testing.T) {
 					// result, not a reason to stop the study: counted as failed in the table.
 					t.Logf("%s σ=%g truth %d: FAILED: %v", m.name, sigma, i, err)
 					c.failed++
+					fmt.Fprintf(&csv, "%g,%q,%d,,,,,1\n", sigma, m.name, i)
 					continue
 				}
 				c.rel = append(c.rel, sum.Metrics["rel_l2"])
 				c.fwd = append(c.fwd, float64(sum.Counts.Forward))
 				c.den = append(c.den, float64(sum.Counts.Denoiser))
 				c.wall = append(c.wall, sum.WallSec)
+				fmt.Fprintf(&csv, "%g,%q,%d,%.6g,%d,%d,%.2f,0\n", sigma, m.name, i, sum.Metrics["rel_l2"], sum.Counts.Forward, sum.Counts.Denoiser, sum.WallSec)
 				t.Logf("%-32s σ=%g truth %d: rel L2 %.4f, %d forward, %d denoiser, %.1fs", m.name, sigma, i, sum.Metrics["rel_l2"], sum.Counts.Forward, sum.Counts.Denoiser, sum.WallSec)
 			}
 		}
@@ -169,7 +173,10 @@ func TestNSStudy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, "table.md"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("\n%s\nwritten to %s", b.String(), filepath.Join(out, "table.md"))
+	if err := os.WriteFile(filepath.Join(out, "per_truth.csv"), []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s\nwritten to %s (per solve: per_truth.csv)", b.String(), filepath.Join(out, "table.md"))
 }
 
 func envOr(name, def string) string {
