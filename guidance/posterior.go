@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 
@@ -26,8 +27,12 @@ type PosteriorSettings struct {
 	// at least f·J. In (0, 1). Default 0.5.
 	ESSFraction float64
 	// Moves is the number of Metropolis–Hastings moves of every particle after each
-	// resampling; at least 1. Default 10.
+	// resampling; at least 1. Default 5.
 	Moves int
+	// FinalMoves is the number of moves at β = 1, after the last resampling (they relax the
+	// final ensemble, whose duplicates would otherwise share their values); at least 1.
+	// Default 20.
+	FinalMoves int
 	// TargetAcceptance is the acceptance rate the step size s of the moves is adapted to
 	// (after every move, s ← s·exp(rate − target), s ≤ 1). In (0, 1). Default 0.3.
 	TargetAcceptance float64
@@ -52,7 +57,7 @@ type PosteriorSettings struct {
 
 // DefaultPosteriorSettings returns the documented defaults.
 func DefaultPosteriorSettings() PosteriorSettings {
-	return PosteriorSettings{Members: 512, ESSFraction: 0.5, Moves: 10, TargetAcceptance: 0.3, InitialStep: 0.5,
+	return PosteriorSettings{Members: 512, ESSFraction: 0.5, Moves: 5, FinalMoves: 20, TargetAcceptance: 0.3, InitialStep: 0.5,
 		Steps: 18, SigmaMax: 80, SigmaMin: 0.002, Rho: 7, MaxStages: 200}
 }
 
@@ -66,7 +71,9 @@ func (s PosteriorSettings) Validate() error {
 	case !in01(s.ESSFraction):
 		return bad("ESS fraction %v must lie in (0, 1) (default 0.5)", s.ESSFraction)
 	case s.Moves < 1:
-		return bad("%d moves per stage: need at least 1 (default 10)", s.Moves)
+		return bad("%d moves per stage: need at least 1 (default 5)", s.Moves)
+	case s.FinalMoves < 1:
+		return bad("%d final moves: need at least 1 (default 20)", s.FinalMoves)
 	case !in01(s.TargetAcceptance):
 		return bad("target acceptance %v must lie in (0, 1) (default 0.3)", s.TargetAcceptance)
 	case !(s.InitialStep > 0 && s.InitialStep <= 1):
@@ -83,9 +90,9 @@ func (s PosteriorSettings) Validate() error {
 }
 
 // ForwardEvaluations returns the forward-model evaluations of a run with the given number
-// of tempering stages (known only after the run): J·(1 + stages·Moves).
+// (≥ 1) of tempering stages, known only after the run: J·(1 + (stages − 1)·Moves + FinalMoves).
 func (s PosteriorSettings) ForwardEvaluations(stages int) int64 {
-	return int64(s.Members) * (1 + int64(stages)*int64(s.Moves))
+	return int64(s.Members) * (1 + int64(stages-1)*int64(s.Moves) + int64(s.FinalMoves))
 }
 
 // PosteriorStage are the diagnostics of one tempering stage.
@@ -229,8 +236,9 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 		next, ess, logz := nextTemperature(st.phi, beta, s.ESSFraction, logw)
 		out.LogEvidence += logz
 		beta = next
-		// Resample (systematic) and copy the chosen particles.
-		systematic(idx, logw, rng.New(rng.Sub(s.Seed, fmt.Sprintf("posterior resample %d", stage))).Float64())
+		// Resample (systematic, along the particles' order on the leading principal axis of
+		// the fields) and copy the chosen particles.
+		orderedSystematic(idx, logw, st.x, rng.New(rng.Sub(s.Seed, fmt.Sprintf("posterior resample %d", stage))))
 		unique := gather(st.z, st.tmp, idx)
 		gather(st.x, st.tmp, idx)
 		gather(st.y, st.tmpy, idx)
@@ -243,7 +251,11 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 			return finish(stage, fmt.Errorf("guidance: posterior stage %d: proposal covariance: %w", stage, err))
 		}
 		var accSum float64
-		for mv := 0; mv < s.Moves; mv++ {
+		moves := s.Moves
+		if beta == 1 {
+			moves = s.FinalMoves
+		}
+		for mv := 0; mv < moves; mv++ {
 			rate, err := m.move(ctx, p, eng, st, beta, step, stage, mv)
 			if err != nil {
 				return fail(stage, fmt.Sprintf("move %d", mv), err)
@@ -251,7 +263,7 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 			accSum += rate
 			step = math.Min(1, step*math.Exp(rate-s.TargetAcceptance))
 		}
-		ps := PosteriorStage{Beta: beta, ESS: ess, Acceptance: accSum / float64(s.Moves), Step: step, Unique: unique}
+		ps := PosteriorStage{Beta: beta, ESS: ess, Acceptance: accSum / float64(moves), Step: step, Unique: unique}
 		out.Stages = append(out.Stages, ps)
 		info := StepInfo{Method: m.Name(), Step: stage, Guided: true, Beta: beta, ESS: ess, Acceptance: ps.Acceptance,
 			StepSize: step, Spread: spread(st.x, make([]float64, d)), Counts: ses.counts()}
@@ -469,6 +481,74 @@ func nextTemperature(phi []float64, beta, f float64, logw []float64) (next, ess,
 		logw[i] -= lse
 	}
 	return next, ess, lse - math.Log(j)
+}
+
+// orderedSystematic writes into idx the particles chosen by systematic resampling of the
+// normalised log weights logw after sorting the particles by their projection on the
+// leading principal axis of the rows of x (power iteration), and interleaves them (the
+// chosen particles of even rank fill the first half of the rows, those of odd rank the
+// second) so that both halves of the ensemble represent the whole distribution. Sorting
+// makes the resampled distribution of that projection exact to 1/J: the masses of
+// well-separated modes, which the moves cannot exchange, are then not perturbed by the
+// resampling noise that otherwise accumulates over the stages (a random walk).
+func orderedSystematic(idx []int, logw []float64, x *mat.Dense, r *rand.Rand) {
+	j, d := x.Dims()
+	mean := make([]float64, d)
+	colMean(mean, x)
+	v := make([]float64, d)
+	rng.Normal(v, r)
+	p := make([]float64, j)
+	for it := 0; it < 30; it++ {
+		// p = (X − x̄)·v, v ← (X − x̄)ᵀ·p / ‖·‖
+		for i := 0; i < j; i++ {
+			var s float64
+			for k, xv := range x.RawRowView(i) {
+				s += (xv - mean[k]) * v[k]
+			}
+			p[i] = s
+		}
+		for k := range v {
+			v[k] = 0
+		}
+		for i := 0; i < j; i++ {
+			for k, xv := range x.RawRowView(i) {
+				v[k] += p[i] * (xv - mean[k])
+			}
+		}
+		var nrm float64
+		for _, a := range v {
+			nrm += a * a
+		}
+		if nrm == 0 {
+			break
+		}
+		nrm = math.Sqrt(nrm)
+		for k := range v {
+			v[k] /= nrm
+		}
+	}
+	order := make([]int, j)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return p[order[a]] < p[order[b]] })
+	sorted := make([]float64, j)
+	for i, o := range order {
+		sorted[i] = logw[o]
+	}
+	pick := make([]int, j)
+	systematic(pick, sorted, r.Float64())
+	h := j / 2
+	for i, k := range pick {
+		row := i/2 + (i%2)*h
+		if i%2 == 1 && j%2 == 1 {
+			row = i/2 + h + 1
+		}
+		if i%2 == 0 && j%2 == 1 {
+			row = i / 2
+		}
+		idx[row] = order[k]
+	}
 }
 
 // systematic writes into idx the indices chosen by systematic resampling of the normalised
