@@ -136,13 +136,15 @@ type PriorConfig struct {
 
 // Algorithm selects and configures the method.
 type Algorithm struct {
-	// Name: enkg, eki, dps, forward-gsg, central-gsg, dpg, scg.
+	// Name: enkg, eki, dps, forward-gsg, central-gsg, dpg, scg, posterior.
 	Name string   `yaml:"name"`
 	EnKG EnKG     `yaml:"enkg"`
 	EKI  EKI      `yaml:"eki"`
 	DPS  DPS      `yaml:"dps"`
 	DPG  DPG      `yaml:"dpg"`
 	SCG  SCG      `yaml:"scg"`
+	// Posterior configures the derivative-free posterior sampler (algorithm.name posterior).
+	Posterior Posterior `yaml:"posterior"`
 	Sch  Schedule `yaml:"schedule"` // discretisation of the DPS/GSG/DPG/SCG baselines
 	// OnMemberFailure: error (a member whose forward model fails or returns a NaN or an
 	// infinity stops the solve) or resample (enkg and eki: failed members sit out the update
@@ -183,6 +185,21 @@ type EKI struct {
 	Scale       float64 `yaml:"scale"`
 	// Discrepancy τ > 0 stops when the ensemble's mean misfit is at most τ·M/2.
 	Discrepancy float64 `yaml:"discrepancy"`
+}
+
+// Posterior are guidance.PosteriorSettings (σ values in the prior's normalised space).
+type Posterior struct {
+	Members          int     `yaml:"members"`
+	ESSFraction      float64 `yaml:"ess_fraction"`
+	Moves            int     `yaml:"moves"`
+	FinalMoves       int     `yaml:"final_moves"`
+	TargetAcceptance float64 `yaml:"target_acceptance"`
+	InitialStep      float64 `yaml:"initial_step"`
+	Steps            int     `yaml:"steps"`
+	SigmaMax         float64 `yaml:"sigma_max"`
+	SigmaMin         float64 `yaml:"sigma_min"`
+	Rho              float64 `yaml:"rho"`
+	MaxStages        int     `yaml:"max_stages"`
 }
 
 // Schedule is guidance.Schedule.
@@ -244,6 +261,7 @@ func Defaults() Config {
 	e, k, d, g, s := guidance.DefaultEnKGSettings(), guidance.DefaultEKISettings(), guidance.DefaultDPSSettings(),
 		guidance.DefaultDPGSettings(), guidance.DefaultSCGSettings()
 	sch := guidance.DefaultSchedule()
+	ps := guidance.DefaultPosteriorSettings()
 	return Config{
 		Image: Image{Data: datasets.FashionMNISTDir, Split: "t10k", Shrinkage: -1},
 		Problem: Settings{Kind: "linear-gaussian", Size: 32, Stride: 2, Noise: 0, Re: 200, T: 1,
@@ -262,6 +280,9 @@ func Defaults() Config {
 			DPG: DPG{Members: g.Members, Scale: g.Scale, MCSamples: g.MCSamples, BatchSize: g.BatchSize, Beta: g.Beta},
 			SCG: SCG{Members: s.Members, Candidates: s.Candidates, BatchSize: s.BatchSize, Threshold: s.Threshold},
 			Sch: Schedule{Kind: sch.Kind, Steps: sch.Steps, SigmaMax: sch.SigmaMax, SigmaMin: sch.SigmaMin, Rho: sch.Rho},
+			Posterior: Posterior{Members: ps.Members, ESSFraction: ps.ESSFraction, Moves: ps.Moves, FinalMoves: ps.FinalMoves,
+				TargetAcceptance: ps.TargetAcceptance, InitialStep: ps.InitialStep, Steps: ps.Steps, SigmaMax: ps.SigmaMax,
+				SigmaMin: ps.SigmaMin, Rho: ps.Rho, MaxStages: ps.MaxStages},
 		},
 	}
 }

@@ -2,6 +2,7 @@ package problem
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/enkg-go/enkg/guidance"
 )
@@ -65,10 +66,55 @@ func (c Config) Method() (guidance.Method, error) {
 		d := a.DPG
 		return guidance.NewDPG(guidance.DPGSettings{Members: d.Members, Schedule: sch, Scale: d.Scale, MCSamples: d.MCSamples,
 			BatchSize: d.BatchSize, Beta: d.Beta, RMin: d.RMin, ODE: d.ODE, Seed: c.Seed})
+	case "posterior":
+		s, err := c.PosteriorSettings()
+		if err != nil {
+			return nil, err
+		}
+		return guidance.NewPosterior(s)
 	case "scg":
 		s := a.SCG
 		return guidance.NewSCG(guidance.SCGSettings{Members: s.Members, Schedule: sch, Candidates: s.Candidates,
 			BatchSize: s.BatchSize, Threshold: s.Threshold, Seed: c.Seed})
 	}
-	return nil, fmt.Errorf("%w: algorithm.name %q (want enkg, eki, dps, forward-gsg, central-gsg, dpg or scg)", ErrConfig, a.Name)
+	return nil, fmt.Errorf("%w: algorithm.name %q (want enkg, eki, dps, forward-gsg, central-gsg, dpg, scg or posterior)", ErrConfig, a.Name)
+}
+
+// PosteriorSettings returns the settings of algorithm.posterior (seed: Config.Seed), or an
+// error naming the first invalid key.
+func (c Config) PosteriorSettings() (guidance.PosteriorSettings, error) {
+	p := c.Algorithm.Posterior
+	s := guidance.PosteriorSettings{Members: p.Members, ESSFraction: p.ESSFraction, Moves: p.Moves, FinalMoves: p.FinalMoves,
+		TargetAcceptance: p.TargetAcceptance, InitialStep: p.InitialStep, Steps: p.Steps, SigmaMax: p.SigmaMax,
+		SigmaMin: p.SigmaMin, Rho: p.Rho, MaxStages: p.MaxStages, Seed: c.Seed}
+	d := guidance.DefaultPosteriorSettings()
+	bad := func(key string, v any, want string) error {
+		return fmt.Errorf("%w: algorithm.posterior.%s = %v: %s", ErrConfig, key, v, want)
+	}
+	open01 := func(v float64) bool { return v > 0 && v < 1 }
+	switch {
+	case p.Members < 4:
+		return s, bad("members", p.Members, fmt.Sprintf("need at least 4 (default %d)", d.Members))
+	case !open01(p.ESSFraction):
+		return s, bad("ess_fraction", p.ESSFraction, fmt.Sprintf("must lie in (0, 1) (default %g)", d.ESSFraction))
+	case p.Moves < 1:
+		return s, bad("moves", p.Moves, fmt.Sprintf("need at least 1 (default %d)", d.Moves))
+	case p.FinalMoves < 1:
+		return s, bad("final_moves", p.FinalMoves, fmt.Sprintf("need at least 1 (default %d)", d.FinalMoves))
+	case !open01(p.TargetAcceptance):
+		return s, bad("target_acceptance", p.TargetAcceptance, fmt.Sprintf("must lie in (0, 1) (default %g)", d.TargetAcceptance))
+	case !(p.InitialStep > 0 && p.InitialStep <= 1):
+		return s, bad("initial_step", p.InitialStep, fmt.Sprintf("must lie in (0, 1] (default %g)", d.InitialStep))
+	case p.Steps < 1:
+		return s, bad("steps", p.Steps, fmt.Sprintf("need at least 1 (default %d)", d.Steps))
+	case !(p.SigmaMin > 0) || math.IsInf(p.SigmaMin, 0):
+		return s, bad("sigma_min", p.SigmaMin, fmt.Sprintf("must be positive and finite (default %g)", d.SigmaMin))
+	case !(p.SigmaMax > p.SigmaMin) || math.IsInf(p.SigmaMax, 0):
+		return s, bad("sigma_max", p.SigmaMax, fmt.Sprintf("must be finite and above sigma_min (default %g)", d.SigmaMax))
+	case !(p.Rho > 0) || math.IsInf(p.Rho, 0):
+		return s, bad("rho", p.Rho, fmt.Sprintf("must be positive and finite (default %g)", d.Rho))
+	case p.MaxStages < 1:
+		return s, bad("max_stages", p.MaxStages, fmt.Sprintf("need at least 1 (default %d)", d.MaxStages))
+	}
+	return s, s.Validate()
 }

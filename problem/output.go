@@ -16,7 +16,7 @@ import (
 
 // Files are the outputs Save writes, config.yaml last.
 var Files = []string{"ensemble.npy", "mean.npy", "std.npy", "truth.npy", "observation.npy", "truth.png", "observation.png",
-	"mean.png", "std.png", "error.png", "metrics.json", "config.yaml"}
+	"mean.png", "std.png", "error.png", "interval.png", "metrics.json", "config.yaml"}
 
 // Save writes a result (physical units) into dir: ensemble.npy (J, n, n), mean.npy,
 // std.npy, truth.npy, observation.npy, PNG figures, metrics.json (complete: whether the run
@@ -138,6 +138,42 @@ func (p *Problem) figures(dir string, res *guidance.Result) error {
 		if err := figures.SaveField(filepath.Join(dir, fg.name+".png"), fg.f, fg.r, fg.c, fg.opt); err != nil {
 			return fmt.Errorf("figure %s: %w", fg.name, err)
 		}
+	}
+	return p.intervalFigure(filepath.Join(dir, "interval.png"), res)
+}
+
+// intervalFigure draws, along the middle row of the field (row n0/2), the truth, the
+// ensemble mean and the central 90 % interval of the ensemble (its 5 % and 95 % quantiles,
+// as coverage_90 counts them). Ensembles of fewer than 2 members get no figure.
+func (p *Problem) intervalFigure(path string, res *guidance.Result) error {
+	if res.Ensemble == nil {
+		return nil
+	}
+	if j, _ := res.Ensemble.Dims(); j < 2 {
+		return nil
+	}
+	lo, hi, err := guidance.CredibleInterval(res.Ensemble, 0.9)
+	if err != nil {
+		return err
+	}
+	n0, n1 := p.Shape[0], p.Shape[1]
+	row := n0 / 2
+	xs := make([]float64, n1)
+	for i := range xs {
+		xs[i] = float64(i)
+	}
+	line := func(f []float64) []float64 { return append([]float64(nil), f[row*n1:(row+1)*n1]...) }
+	title := fmt.Sprintf("%s: 90 %% interval along row %d", res.Method, row)
+	if v, ok := res.Metrics["coverage_90"]; ok {
+		title += fmt.Sprintf(" (coverage of all pixels %.2f)", v)
+	}
+	l := figures.Lines{Title: title, XLabel: "column", YLabel: "value", Series: []figures.Series{
+		{Name: "mean", X: xs, Y: line(res.Mean)}, {Name: "5 % quantile", X: xs, Y: line(lo)}, {Name: "95 % quantile", X: xs, Y: line(hi)}}}
+	if p.Truth != nil {
+		l.Series = append([]figures.Series{{Name: "truth", X: xs, Y: line(p.Truth)}}, l.Series...)
+	}
+	if err := l.Save(path); err != nil {
+		return fmt.Errorf("figure interval: %w", err)
 	}
 	return nil
 }

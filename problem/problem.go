@@ -174,6 +174,8 @@ func (c Config) members() int {
 		return a.DPG.Members * max(1, a.DPG.BatchSize)
 	case "scg":
 		return a.SCG.Members * max(1, a.SCG.Candidates)
+	case "posterior":
+		return 2 * a.Posterior.Members // particles and proposals
 	}
 	return a.EnKG.Members
 }
@@ -431,11 +433,43 @@ func (p *Problem) Evaluate(ctx context.Context, res *guidance.Result) error {
 			}
 		}
 	}
+	if err := p.uncertainty(res); err != nil {
+		return err
+	}
 	v, err := p.DataMisfit(ctx, res.Mean)
 	if err != nil {
 		return err
 	}
 	res.Metrics["data_misfit_of_mean"] = v
+	return nil
+}
+
+// uncertainty adds, for an ensemble of at least 2 members, the per-pixel std summary
+// (std_mean, std_median, std_max) and, with a truth, coverage_90: the fraction of pixels
+// whose truth lies in the central 90 % interval of the ensemble (its 5 % and 95 %
+// quantiles); 0.9 for a calibrated sampler.
+func (p *Problem) uncertainty(res *guidance.Result) error {
+	if res.Ensemble == nil {
+		return nil
+	}
+	if j, _ := res.Ensemble.Dims(); j < 2 || len(res.Std) == 0 {
+		return nil
+	}
+	var sum, mx float64
+	for _, v := range res.Std {
+		sum += v
+		mx = math.Max(mx, v)
+	}
+	res.Metrics["std_mean"] = sum / float64(len(res.Std))
+	res.Metrics["std_median"] = guidance.Median(res.Std)
+	res.Metrics["std_max"] = mx
+	if p.Truth != nil && len(p.Truth) == len(res.Std) {
+		lo, hi, err := guidance.CredibleInterval(res.Ensemble, 0.9)
+		if err != nil {
+			return err
+		}
+		res.Metrics["coverage_90"] = guidance.Coverage(lo, hi, p.Truth)
+	}
 	return nil
 }
 
