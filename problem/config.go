@@ -137,15 +137,15 @@ type PriorConfig struct {
 // Algorithm selects and configures the method.
 type Algorithm struct {
 	// Name: enkg, eki, dps, forward-gsg, central-gsg, dpg, scg, posterior.
-	Name string   `yaml:"name"`
-	EnKG EnKG     `yaml:"enkg"`
-	EKI  EKI      `yaml:"eki"`
-	DPS  DPS      `yaml:"dps"`
-	DPG  DPG      `yaml:"dpg"`
-	SCG  SCG      `yaml:"scg"`
+	Name string `yaml:"name"`
+	EnKG EnKG   `yaml:"enkg"`
+	EKI  EKI    `yaml:"eki"`
+	DPS  DPS    `yaml:"dps"`
+	DPG  DPG    `yaml:"dpg"`
+	SCG  SCG    `yaml:"scg"`
 	// Posterior configures the derivative-free posterior sampler (algorithm.name posterior).
 	Posterior Posterior `yaml:"posterior"`
-	Sch  Schedule `yaml:"schedule"` // discretisation of the DPS/GSG/DPG/SCG baselines
+	Sch       Schedule  `yaml:"schedule"` // discretisation of the DPS/GSG/DPG/SCG baselines
 	// OnMemberFailure: error (a member whose forward model fails or returns a NaN or an
 	// infinity stops the solve) or resample (enkg and eki: failed members sit out the update
 	// and are redrawn from a Gaussian fitted to the successful ones, EnsembleKalmanProcesses.jl's
