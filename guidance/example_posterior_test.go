@@ -40,14 +40,14 @@ func ExamplePosterior() {
 	if err != nil {
 		panic(err)
 	}
+	// The unobserved entries' means are 0 within the sampling noise of 256 members (±0.06),
+	// their std 1 within it and the 4 % by which the 18-step sampler widens this prior.
 	lo, hi, _ := guidance.CredibleInterval(res.Ensemble, 0.9)
 	fmt.Printf("mean %.1f\n", res.Mean)
 	fmt.Printf("std  %.1f\n", res.Std)
 	fmt.Printf("90%% interval of x₁: [%.1f, %.1f]\n", lo[0], hi[0])
 	fmt.Println("stages:", len(res.Stages), "forward evaluations:", res.Counts.Forward,
 		"=", s.ForwardEvaluations(len(res.Stages)))
-	// The unobserved entries' means are 0 within the sampling noise of 256 members (±0.06),
-	// their std 1 within it and the 4 % by which the 18-step sampler widens this prior.
 	// Output:
 	// mean [1.0 -1.0 0.5 0.0 -0.1 0.1 -0.1 -0.0]
 	// std  [0.1 0.1 0.1 0.1 1.0 1.1 1.0 1.0]
