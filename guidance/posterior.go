@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/enkg-go/enkg/diffusion"
+	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/internal/parallel"
 	"github.com/enkg-go/enkg/rng"
 	"gonum.org/v1/gonum/mat"
@@ -26,13 +27,21 @@ type PosteriorSettings struct {
 	// (found by bisection) at which the effective sample size of the incremental weights is
 	// at least f·J. In (0, 1). Default 0.5.
 	ESSFraction float64
-	// Moves is the number of Metropolis–Hastings moves of every particle after each
-	// resampling; at least 1. Default 5.
+	// Moves is the least number of Metropolis–Hastings moves of every particle after each
+	// resampling; at least 1. Default 5. The moves go on, up to MaxMoves, until the mean
+	// over particles of the product of ρ = √(1 − s²) over their accepted moves (the
+	// correlation of a particle with its resampled ancestor, for a Gaussian target) is at
+	// most Decorrelation.
 	Moves int
-	// FinalMoves is the number of moves at β = 1, after the last resampling (they relax the
-	// final ensemble, whose duplicates would otherwise share their values); at least 1.
-	// Default 20.
+	// FinalMoves is the least number of moves at β = 1, after the last resampling (they
+	// relax the final ensemble, whose duplicates would otherwise share their values); at
+	// least 1. Default 20.
 	FinalMoves int
+	// MaxMoves bounds the moves of a stage (Moves or FinalMoves if larger). Default 50.
+	MaxMoves int
+	// Decorrelation is the residual correlation the moves of a stage aim at, in [0, 1)
+	// (0: always MaxMoves moves). Default 0.1.
+	Decorrelation float64
 	// TargetAcceptance is the acceptance rate the step size s of the moves is adapted to
 	// (after every move, s ← s·exp(rate − target), s ≤ 1). In (0, 1). Default 0.3.
 	TargetAcceptance float64
@@ -57,7 +66,7 @@ type PosteriorSettings struct {
 
 // DefaultPosteriorSettings returns the documented defaults.
 func DefaultPosteriorSettings() PosteriorSettings {
-	return PosteriorSettings{Members: 512, ESSFraction: 0.5, Moves: 5, FinalMoves: 20, TargetAcceptance: 0.3, InitialStep: 0.5,
+	return PosteriorSettings{Members: 512, ESSFraction: 0.5, Moves: 5, FinalMoves: 20, MaxMoves: 50, Decorrelation: 0.1, TargetAcceptance: 0.3, InitialStep: 0.5,
 		Steps: 18, SigmaMax: 80, SigmaMin: 0.002, Rho: 7, MaxStages: 200}
 }
 
@@ -74,6 +83,10 @@ func (s PosteriorSettings) Validate() error {
 		return bad("%d moves per stage: need at least 1 (default 5)", s.Moves)
 	case s.FinalMoves < 1:
 		return bad("%d final moves: need at least 1 (default 20)", s.FinalMoves)
+	case s.MaxMoves < 1:
+		return bad("%d max moves per stage: need at least 1 (default 50)", s.MaxMoves)
+	case !(s.Decorrelation >= 0 && s.Decorrelation < 1):
+		return bad("decorrelation %v must lie in [0, 1) (default 0.1)", s.Decorrelation)
 	case !in01(s.TargetAcceptance):
 		return bad("target acceptance %v must lie in (0, 1) (default 0.3)", s.TargetAcceptance)
 	case !(s.InitialStep > 0 && s.InitialStep <= 1):
@@ -89,12 +102,6 @@ func (s PosteriorSettings) Validate() error {
 	return nil
 }
 
-// ForwardEvaluations returns the forward-model evaluations of a run with the given number
-// (≥ 1) of tempering stages, known only after the run: J·(1 + (stages − 1)·Moves + FinalMoves).
-func (s PosteriorSettings) ForwardEvaluations(stages int) int64 {
-	return int64(s.Members) * (1 + int64(stages-1)*int64(s.Moves) + int64(s.FinalMoves))
-}
-
 // PosteriorStage are the diagnostics of one tempering stage.
 type PosteriorStage struct {
 	// Beta is the inverse temperature reached by the stage (1: the posterior).
@@ -108,12 +115,20 @@ type PosteriorStage struct {
 	Step float64 `json:"step"`
 	// Unique is the number of distinct particles after resampling (before the moves).
 	Unique int `json:"unique"`
+	// Moves is the number of moves the stage made, Correlation the mean over particles of
+	// the product of ρ = √(1 − s²) over their accepted moves (the correlation of a Gaussian
+	// particle with its resampled ancestor) when they stopped.
+	Moves       int     `json:"moves"`
+	Correlation float64 `json:"correlation"`
 }
 
 // PosteriorResult is a Result with the sampler's per-stage diagnostics.
 type PosteriorResult struct {
 	*Result
 	Stages []PosteriorStage
+	// Moves is the number of moves of all stages: the run made J·(1 + Moves) forward
+	// evaluations.
+	Moves int
 	// LogEvidence is the SMC estimate of log ∫ exp(−Loss(G(x), y)) p(x) dx (the log
 	// marginal likelihood up to the misfit's normalising constant).
 	LogEvidence float64
@@ -164,6 +179,7 @@ type posteriorState struct {
 	z, x, y    *mat.Dense // particles: latents, fields, predictions
 	zp, xp, yp *mat.Dense // proposals
 	phi, phip  []float64  // misfits Loss(G(x), y_obs)
+	corr       []float64  // per particle: the product of ρ over its accepted moves since resampling
 	tmp        *mat.Dense // J×D scratch (resampling, centred latents)
 	tmpy       *mat.Dense // J×M scratch
 	gA, gB     *gnGauss   // proposals of the first and the second half of the particles
@@ -183,6 +199,12 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 	}
 	s := m.s
 	j, d, om := s.Members, eng.InputDim(), eng.OutputDim()
+	// The regression's D×D moments and their Cholesky factor, ~12 J×D ensembles (sampler
+	// workspace included), the J×M predictions.
+	if err := memlimit.Check(fmt.Sprintf("guidance: posterior with D = %d, J = %d", d, j),
+		8*(3*float64(d)*float64(d)+12*float64(j)*float64(d)+4*float64(j)*float64(om)+float64(om)*float64(d))); err != nil {
+		return nil, err
+	}
 	ses := newSession(eng, nil)
 	smin, smax := s.SigmaMin, s.SigmaMax
 	if sr, ok := p.Prior.(diffusion.SigmaRanger); ok {
@@ -195,7 +217,7 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 	st := &posteriorState{
 		z: mat.NewDense(j, d, nil), x: mat.NewDense(j, d, nil), y: mat.NewDense(j, om, nil),
 		zp: mat.NewDense(j, d, nil), xp: mat.NewDense(j, d, nil), yp: mat.NewDense(j, om, nil),
-		phi: make([]float64, j), phip: make([]float64, j),
+		phi: make([]float64, j), phip: make([]float64, j), corr: make([]float64, j),
 		tmp: mat.NewDense(j, d, nil), tmpy: mat.NewDense(j, om, nil),
 		gA: &gnGauss{mean: make([]float64, d)}, gB: &gnGauss{mean: make([]float64, d)}, lin: newLinStats(d, om),
 		sampler: m.newSampler(smin, smax, eng.Workers()),
@@ -251,19 +273,30 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 			return finish(stage, fmt.Errorf("guidance: posterior stage %d: proposal covariance: %w", stage, err))
 		}
 		var accSum float64
-		moves := s.Moves
+		minMoves := s.Moves
 		if beta == 1 {
-			moves = s.FinalMoves
+			minMoves = s.FinalMoves
 		}
-		for mv := 0; mv < moves; mv++ {
-			rate, err := m.move(ctx, p, eng, st, beta, step, stage, mv)
+		for k := range st.corr {
+			st.corr[k] = 1
+		}
+		moves, resid := 0, 1.0
+		for moves < minMoves || (resid > s.Decorrelation && moves < max(minMoves, s.MaxMoves)) {
+			rate, err := m.move(ctx, p, eng, st, beta, step, stage, moves)
 			if err != nil {
-				return fail(stage, fmt.Sprintf("move %d", mv), err)
+				return fail(stage, fmt.Sprintf("move %d", moves), err)
 			}
+			moves++
 			accSum += rate
 			step = math.Min(1, step*math.Exp(rate-s.TargetAcceptance))
+			resid = 0
+			for _, c := range st.corr {
+				resid += c / float64(j)
+			}
 		}
-		ps := PosteriorStage{Beta: beta, ESS: ess, Acceptance: accSum / float64(moves), Step: step, Unique: unique}
+		out.Moves += moves
+		ps := PosteriorStage{Beta: beta, ESS: ess, Acceptance: accSum / float64(moves), Step: step, Unique: unique,
+			Moves: moves, Correlation: resid}
 		out.Stages = append(out.Stages, ps)
 		info := StepInfo{Method: m.Name(), Step: stage, Guided: true, Beta: beta, ESS: ess, Acceptance: ps.Acceptance,
 			StepSize: step, Spread: spread(st.x, make([]float64, d)), Counts: ses.counts()}
@@ -298,6 +331,7 @@ func (m *Posterior) summarise(r *PosteriorResult) {
 	r.Metrics["acceptance_mean"] = accSum / float64(len(r.Stages))
 	r.Metrics["acceptance_min"] = accMin
 	r.Metrics["log_evidence"] = r.LogEvidence
+	r.Metrics["moves"] = float64(r.Moves)
 }
 
 func meanMax(a []float64) (mean, max float64) {
@@ -368,6 +402,7 @@ func (m *Posterior) move(ctx context.Context, p *Problem, eng Engine, st *poster
 		la := -beta*(st.phip[i]-st.phi[i]) - 0.5*(dot(zp, zp)-dot(z, z)) - 0.5*(qz[i]-qzp[i])
 		if math.Log(u[i]) < la {
 			acc++
+			st.corr[i] *= rho
 			copy(z, zp)
 			copy(st.x.RawRowView(i), st.xp.RawRowView(i))
 			copy(st.y.RawRowView(i), st.yp.RawRowView(i))

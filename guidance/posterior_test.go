@@ -103,7 +103,7 @@ func (o *gaussOracle) check(t *testing.T, res *Result) (rel, ratioObs, ratioUnob
 // checks it against the exact posterior: mean within 0.12 relative L2 (an exact sampler
 // scores about 0.09 from sampling noise alone), median per-pixel std ratios in [0.8, 1.25]
 // on the observed and the unobserved pixels, coverage of the truth by the central 90 %
-// intervals in [0.85, 0.95], and the forward evaluations J·(1 + (stages − 1)·Moves + FinalMoves).
+// intervals in [0.85, 0.95], and the forward evaluations J·(1 + moves).
 func checkOracle(t *testing.T, o *gaussOracle) {
 	s := DefaultPosteriorSettings()
 	s.Seed = 1
@@ -136,13 +136,13 @@ func checkOracle(t *testing.T, o *gaussOracle) {
 	if c < 0.85 || c > 0.95 {
 		t.Errorf("90%% intervals cover the truth at %.3f of the pixels, want in [0.85, 0.95]", c)
 	}
-	if want := s.ForwardEvaluations(len(r.Stages)); r.Counts.Forward != want {
-		t.Errorf("%d forward evaluations, ForwardEvaluations(%d) = %d", r.Counts.Forward, len(r.Stages), want)
+	if want := int64(s.Members) * int64(1+r.Moves); r.Counts.Forward != want {
+		t.Errorf("%d forward evaluations, want J·(1 + %d moves) = %d", r.Counts.Forward, r.Moves, want)
 	}
 }
 
 // TestPosteriorWhiteGaussian: prior N(0, I) on 16², y = x[::2, ::2] + N(0, 0.1²).
-// Measured: 17 stages, mean 0.088 relative L2, std ratios 1.00 (observed) and 1.04
+// Measured: 35 stages, mean 0.082 relative L2, std ratios 1.00 (observed) and 1.04
 // (unobserved: the 18-step Heun sampler's prior is 4 % too wide), coverage 0.91.
 func TestPosteriorWhiteGaussian(t *testing.T) {
 	n := 16
@@ -155,7 +155,8 @@ func TestPosteriorWhiteGaussian(t *testing.T) {
 }
 
 // TestPosteriorSpectralGaussian: the stationary prior of the Navier–Stokes GRF(2.5, 7) on
-// 16² (pixel std 0.196), y = x[::2, ::2] + N(0, (0.0196)²).
+// 16² (pixel std 0.196), y = x[::2, ::2] + N(0, (0.0196)²). Measured: 36 stages, mean
+// 0.050, std ratios 0.99 and 1.07 (the sampler's prior is 7 % too wide), coverage 0.92.
 func TestPosteriorSpectralGaussian(t *testing.T) {
 	n := 16
 	grf, err := spectral.NewGRF(n, n, spectral.DefaultGRFSettings())
@@ -296,7 +297,7 @@ func TestPosteriorGaussianMixture(t *testing.T) {
 }
 
 // TestPosteriorMixtureStudy reports the error of the component masses over 3 mixture
-// problems × 4 seeds (ENKG_LONG=1). Measured with the defaults: rms 0.028, largest 0.061
+// problems × 4 seeds (ENKG_LONG=1). Measured with the defaults: rms 0.016, largest 0.033
 // (an exact sampler of J = 512 independent draws: about 0.02).
 func TestPosteriorMixtureStudy(t *testing.T) {
 	if os.Getenv("ENKG_LONG") == "" {
@@ -352,6 +353,8 @@ func TestPosteriorSettingsErrors(t *testing.T) {
 		{func(s *PosteriorSettings) { s.ESSFraction = 1 }, "ESS fraction"},
 		{func(s *PosteriorSettings) { s.Moves = 0 }, "moves per stage"},
 		{func(s *PosteriorSettings) { s.FinalMoves = 0 }, "final moves"},
+		{func(s *PosteriorSettings) { s.MaxMoves = 0 }, "max moves"},
+		{func(s *PosteriorSettings) { s.Decorrelation = 1 }, "decorrelation"},
 		{func(s *PosteriorSettings) { s.TargetAcceptance = 0 }, "target acceptance"},
 		{func(s *PosteriorSettings) { s.InitialStep = 1.5 }, "initial step"},
 		{func(s *PosteriorSettings) { s.Steps = 0 }, "sampler steps"},
@@ -381,5 +384,90 @@ func TestPosteriorMaxStages(t *testing.T) {
 	}
 	if res == nil || res.Ensemble == nil {
 		t.Error("no partial result")
+	}
+}
+
+// nonlinearOp is G(x) = (x₁², x₂ + sin(2x₃), x₁·x₄, x₄) on R⁴: the first datum leaves the
+// sign of x₁ undetermined, so the posterior is bimodal.
+type nonlinearOp struct{}
+
+func (nonlinearOp) InputDim() int  { return 4 }
+func (nonlinearOp) OutputDim() int { return 4 }
+func (nonlinearOp) Forward(_ context.Context, dst, x []float64) error {
+	dst[0], dst[1], dst[2], dst[3] = x[0]*x[0], x[1]+math.Sin(2*x[2]), x[0]*x[3], x[3]
+	return nil
+}
+
+// TestPosteriorNonlinear compares the sampler (J = 512, 64 sampler steps so that the
+// sampler's prior is within 1 % of N(0, I)) with a brute-force importance-sampling
+// reference (2·10⁶ prior draws, ESS 17 324) on a nonlinear, bimodal problem: per-coordinate
+// means within 0.2 reference std, stds within [0.85, 1.15]× the reference, the mass of
+// x₁ > 0 within 0.05. Measured over seeds 1–5: means within 0.02 to 0.18 std (the largest:
+// x₂ with seed 5; the particles are correlated, J = 512 independent draws would give about
+// 0.04), std ratios 0.93–1.07, masses 0.887–0.898 against 0.890; 61 000–65 000 forward
+// evaluations (the stages at β ≥ 0.5 use all 50 moves). With at most 5 and 20 moves (no
+// decorrelation target) x₃'s std came out 11–17 % low.
+func TestPosteriorNonlinear(t *testing.T) {
+	y := []float64{1.5, 0.3, 0.4, 0.5}
+	mf := operator.Gaussian{Sigma: 0.3}
+	// Reference: self-normalised importance sampling from the prior.
+	r := rng.New(7)
+	const n = 2_000_000
+	var sw, sw2 float64
+	var m1, m2 [4]float64
+	var pos float64
+	x, g := make([]float64, 4), make([]float64, 4)
+	for i := 0; i < n; i++ {
+		rng.Normal(x, r)
+		_ = nonlinearOp{}.Forward(context.Background(), g, x)
+		w := math.Exp(-mf.Loss(g, y))
+		sw += w
+		sw2 += w * w
+		for k, v := range x {
+			m1[k] += w * v
+			m2[k] += w * v * v
+		}
+		if x[0] > 0 {
+			pos += w
+		}
+	}
+	var refMean, refStd [4]float64
+	for k := range m1 {
+		refMean[k] = m1[k] / sw
+		refStd[k] = math.Sqrt(m2[k]/sw - refMean[k]*refMean[k])
+	}
+	refPos := pos / sw
+	t.Logf("reference (ESS %.0f): mean %.3f std %.3f P(x₁ > 0) %.3f", sw*sw/sw2, refMean, refStd, refPos)
+	g4 := newDiagGauss(4, 0, 1)
+	p := &Problem{Observation: y, Forward: func() (operator.Operator, error) { return nonlinearOp{}, nil }, Misfit: mf, Prior: g4}
+	s := DefaultPosteriorSettings()
+	s.Seed, s.Steps = 1, 64
+	meth, _ := NewPosterior(s)
+	eng, _ := NewLocal(p.Forward, 0)
+	pr, err := meth.RunPosterior(context.Background(), p, eng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range pr.Stages {
+		t.Logf("%+v", st)
+	}
+	res := pr.Result
+	var got float64
+	for i := 0; i < s.Members; i++ {
+		if res.Ensemble.At(i, 0) > 0 {
+			got += 1 / float64(s.Members)
+		}
+	}
+	t.Logf("sampler: mean %.3f std %.3f P(x₁ > 0) %.3f; %d forward evaluations", res.Mean, res.Std, got, res.Counts.Forward)
+	for k := range refMean {
+		if d := math.Abs(res.Mean[k] - refMean[k]); d > 0.2*refStd[k] {
+			t.Errorf("x%d: mean %.3f, reference %.3f (std %.3f)", k+1, res.Mean[k], refMean[k], refStd[k])
+		}
+		if q := res.Std[k] / refStd[k]; q < 0.85 || q > 1.15 {
+			t.Errorf("x%d: std %.3f, reference %.3f", k+1, res.Std[k], refStd[k])
+		}
+	}
+	if math.Abs(got-refPos) > 0.05 {
+		t.Errorf("mass of x₁ > 0: %.3f, reference %.3f", got, refPos)
 	}
 }

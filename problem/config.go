@@ -193,6 +193,8 @@ type Posterior struct {
 	ESSFraction      float64 `yaml:"ess_fraction"`
 	Moves            int     `yaml:"moves"`
 	FinalMoves       int     `yaml:"final_moves"`
+	MaxMoves         int     `yaml:"max_moves"`
+	Decorrelation    float64 `yaml:"decorrelation"`
 	TargetAcceptance float64 `yaml:"target_acceptance"`
 	InitialStep      float64 `yaml:"initial_step"`
 	Steps            int     `yaml:"steps"`
@@ -281,6 +283,7 @@ func Defaults() Config {
 			SCG: SCG{Members: s.Members, Candidates: s.Candidates, BatchSize: s.BatchSize, Threshold: s.Threshold},
 			Sch: Schedule{Kind: sch.Kind, Steps: sch.Steps, SigmaMax: sch.SigmaMax, SigmaMin: sch.SigmaMin, Rho: sch.Rho},
 			Posterior: Posterior{Members: ps.Members, ESSFraction: ps.ESSFraction, Moves: ps.Moves, FinalMoves: ps.FinalMoves,
+				MaxMoves: ps.MaxMoves, Decorrelation: ps.Decorrelation,
 				TargetAcceptance: ps.TargetAcceptance, InitialStep: ps.InitialStep, Steps: ps.Steps, SigmaMax: ps.SigmaMax,
 				SigmaMin: ps.SigmaMin, Rho: ps.Rho, MaxStages: ps.MaxStages},
 		},

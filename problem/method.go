@@ -85,6 +85,7 @@ func (c Config) Method() (guidance.Method, error) {
 func (c Config) PosteriorSettings() (guidance.PosteriorSettings, error) {
 	p := c.Algorithm.Posterior
 	s := guidance.PosteriorSettings{Members: p.Members, ESSFraction: p.ESSFraction, Moves: p.Moves, FinalMoves: p.FinalMoves,
+		MaxMoves: p.MaxMoves, Decorrelation: p.Decorrelation,
 		TargetAcceptance: p.TargetAcceptance, InitialStep: p.InitialStep, Steps: p.Steps, SigmaMax: p.SigmaMax,
 		SigmaMin: p.SigmaMin, Rho: p.Rho, MaxStages: p.MaxStages, Seed: c.Seed}
 	d := guidance.DefaultPosteriorSettings()
@@ -101,6 +102,10 @@ func (c Config) PosteriorSettings() (guidance.PosteriorSettings, error) {
 		return s, bad("moves", p.Moves, fmt.Sprintf("need at least 1 (default %d)", d.Moves))
 	case p.FinalMoves < 1:
 		return s, bad("final_moves", p.FinalMoves, fmt.Sprintf("need at least 1 (default %d)", d.FinalMoves))
+	case p.MaxMoves < 1:
+		return s, bad("max_moves", p.MaxMoves, fmt.Sprintf("need at least 1 (default %d)", d.MaxMoves))
+	case !(p.Decorrelation >= 0 && p.Decorrelation < 1):
+		return s, bad("decorrelation", p.Decorrelation, fmt.Sprintf("must lie in [0, 1) (default %g)", d.Decorrelation))
 	case !open01(p.TargetAcceptance):
 		return s, bad("target_acceptance", p.TargetAcceptance, fmt.Sprintf("must lie in (0, 1) (default %g)", d.TargetAcceptance))
 	case !(p.InitialStep > 0 && p.InitialStep <= 1):

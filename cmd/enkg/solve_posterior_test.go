@@ -46,13 +46,13 @@ func TestSolvePosteriorConfig(t *testing.T) {
 	if m.Method != "posterior" || m.Members != 64 {
 		t.Errorf("metrics.json: %s", b)
 	}
-	for _, k := range []string{"ess_min", "acceptance_mean", "stages", "std_mean", "std_median", "coverage_90", "rel_l2_to_posterior_mean"} {
+	for _, k := range []string{"ess_min", "acceptance_mean", "stages", "moves", "std_mean", "std_median", "coverage_90", "rel_l2_to_posterior_mean"} {
 		if _, ok := m.Metrics[k]; !ok {
 			t.Errorf("metrics.json lacks %s", k)
 		}
 	}
-	// J·(1 + (stages − 1)·moves + final_moves) forward evaluations.
-	if want := int64(64 * (1 + (int(m.Metrics["stages"])-1)*5 + 20)); m.Counts.Forward != want {
+	// J·(1 + moves) forward evaluations.
+	if want := int64(64 * (1 + int(m.Metrics["moves"]))); m.Counts.Forward != want {
 		t.Errorf("%d forward evaluations, want %d", m.Counts.Forward, want)
 	}
 	if c := m.Metrics["coverage_90"]; c < 0.7 || c > 1 {
@@ -67,6 +67,8 @@ func TestSolvePosteriorBadSettings(t *testing.T) {
 		{"algorithm.posterior.ess_fraction=1", "algorithm.posterior.ess_fraction"},
 		{"algorithm.posterior.moves=0", "algorithm.posterior.moves"},
 		{"algorithm.posterior.final_moves=0", "algorithm.posterior.final_moves"},
+		{"algorithm.posterior.max_moves=0", "algorithm.posterior.max_moves"},
+		{"algorithm.posterior.decorrelation=1", "algorithm.posterior.decorrelation"},
 		{"algorithm.posterior.target_acceptance=1.2", "algorithm.posterior.target_acceptance"},
 		{"algorithm.posterior.initial_step=0", "algorithm.posterior.initial_step"},
 		{"algorithm.posterior.steps=0", "algorithm.posterior.steps"},
