@@ -129,16 +129,19 @@ type PosteriorResult struct {
 	// Moves is the number of moves of all stages: the run made J·(1 + Moves) forward
 	// evaluations.
 	Moves int
-	// LogEvidence is the SMC estimate of log ∫ exp(−Loss(G(x), y)) p(x) dx (the log
-	// marginal likelihood up to the misfit's normalising constant).
+	// LogEvidence is the SMC estimate of log ∫ exp(−Loss(G(x), y)) p̃(x) dx, p̃ the
+	// sampler's prior (the log marginal likelihood up to the misfit's normalising constant).
 	LogEvidence float64
 }
 
 // Posterior is the derivative-free posterior sampler: sequential Monte Carlo with
 // adaptive likelihood tempering in the latent space of the diffusion prior's deterministic
-// sampler, with Metropolis–Hastings moves whose proposals are ensemble-preconditioned
-// Crank–Nicolson steps. It uses only forward evaluations of G and of the denoiser. See the
-// package documentation ("Posterior sampling") for the derivation.
+// sampler, with Metropolis–Hastings moves whose proposals are Crank–Nicolson steps about
+// the other half of the ensemble's mean, preconditioned by a Gauss–Newton covariance from
+// the least-squares linearisation of every evaluation so far. It uses only forward
+// evaluations of G and of the denoiser. See the package documentation ("Posterior
+// sampling") for the derivation. Cancelling the context returns the current (partial)
+// ensemble with ctx.Err(); Posterior is not Resumable.
 type Posterior struct{ s PosteriorSettings }
 
 // NewPosterior validates s and returns the method.
@@ -162,8 +165,9 @@ func (m *Posterior) Ensemble() int { return m.s.Members }
 func (m *Posterior) Settings() PosteriorSettings { return m.s }
 
 // Run samples the posterior and returns the final (equally weighted) ensemble. Its Metrics
-// hold the sampler's summary: stages, ess_min (the smallest stage ESS, in members),
-// acceptance_mean, acceptance_min (over stages), log_evidence. Progress is reported to rec
+// hold the sampler's summary: stages, moves (in all stages), ess_min (the smallest stage
+// ESS, in members), acceptance_mean, acceptance_min (over stages), log_evidence. Progress
+// is reported to rec
 // once per stage (StepInfo.Steps is 0: the number of stages is not known in advance;
 // StepInfo.Beta, ESS and Acceptance are set).
 func (m *Posterior) Run(ctx context.Context, p *Problem, eng Engine, rec Recorder) (*Result, error) {

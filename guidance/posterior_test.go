@@ -2,6 +2,7 @@ package guidance
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"strings"
@@ -469,5 +470,26 @@ func TestPosteriorNonlinear(t *testing.T) {
 	}
 	if math.Abs(got-refPos) > 0.05 {
 		t.Errorf("mass of x₁ > 0: %.3f, reference %.3f", got, refPos)
+	}
+}
+
+func TestPosteriorCancel(t *testing.T) {
+	o := newGMMOracle(t, 4, 3, 0.1, 0.1, 1)
+	s := DefaultPosteriorSettings()
+	s.Members, s.Steps = 16, 4
+	m, _ := NewPosterior(s)
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := RecorderFunc(func(si StepInfo) error {
+		if si.Step == 1 {
+			cancel()
+		}
+		return nil
+	})
+	res, err := Solve(ctx, o.p, m, Options{Recorder: rec})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if res == nil || res.Ensemble == nil || res.Steps < 2 {
+		t.Errorf("partial result %+v", res)
 	}
 }
