@@ -16,7 +16,7 @@ import (
 
 // Files are the outputs Save writes, config.yaml last.
 var Files = []string{"ensemble.npy", "mean.npy", "std.npy", "truth.npy", "observation.npy", "truth.png", "observation.png",
-	"mean.png", "std.png", "error.png", "interval.png", "metrics.json", "config.yaml"}
+	"mean.png", "std.png", "error.png", "interval.png", "calibration.png", "metrics.json", "config.yaml"}
 
 // Save writes a result (physical units) into dir: ensemble.npy (J, n, n), mean.npy,
 // std.npy, truth.npy, observation.npy, PNG figures, metrics.json (complete: whether the run
@@ -139,7 +139,41 @@ func (p *Problem) figures(dir string, res *guidance.Result) error {
 			return fmt.Errorf("figure %s: %w", fg.name, err)
 		}
 	}
-	return p.intervalFigure(filepath.Join(dir, "interval.png"), res)
+	if err := p.intervalFigure(filepath.Join(dir, "interval.png"), res); err != nil {
+		return err
+	}
+	return p.calibrationFigure(filepath.Join(dir, "calibration.png"), res)
+}
+
+// CalibrationLevels are the nominal levels of calibration.png.
+var CalibrationLevels = []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99}
+
+// calibrationFigure draws, for an ensemble of at least 2 members and a truth, the fraction
+// of pixels whose truth lies in the ensemble's central interval of each nominal level
+// (CalibrationLevels) against the level: the diagonal for a calibrated sampler, below it
+// for an over-confident one.
+func (p *Problem) calibrationFigure(path string, res *guidance.Result) error {
+	if res.Ensemble == nil || p.Truth == nil {
+		return nil
+	}
+	if j, _ := res.Ensemble.Dims(); j < 2 {
+		return nil
+	}
+	emp := make([]float64, len(CalibrationLevels))
+	for i, lv := range CalibrationLevels {
+		lo, hi, err := guidance.CredibleInterval(res.Ensemble, lv)
+		if err != nil {
+			return err
+		}
+		emp[i] = guidance.Coverage(lo, hi, p.Truth)
+	}
+	l := figures.Lines{Title: fmt.Sprintf("%s: coverage of the truth by central intervals", res.Method),
+		XLabel: "nominal level", YLabel: "fraction of pixels covered", Series: []figures.Series{
+			{Name: "ideal", X: []float64{0, 1}, Y: []float64{0, 1}}, {Name: res.Method, X: CalibrationLevels, Y: emp}}}
+	if err := l.Save(path); err != nil {
+		return fmt.Errorf("figure calibration: %w", err)
+	}
+	return nil
 }
 
 // intervalFigure draws, along the middle row of the field (row n0/2), the truth, the

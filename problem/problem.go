@@ -445,9 +445,10 @@ func (p *Problem) Evaluate(ctx context.Context, res *guidance.Result) error {
 }
 
 // uncertainty adds, for an ensemble of at least 2 members, the per-pixel std summary
-// (std_mean, std_median, std_max) and, with a truth, coverage_90: the fraction of pixels
-// whose truth lies in the central 90 % interval of the ensemble (its 5 % and 95 %
-// quantiles); 0.9 for a calibrated sampler.
+// (std_mean, std_median, std_max) and, with a truth, coverage_50, coverage_90 and
+// coverage_95: the fraction of pixels whose truth lies in the central interval of that
+// level of the ensemble (coverage_90: between its 5 % and 95 % quantiles); the level itself
+// for a calibrated sampler.
 func (p *Problem) uncertainty(res *guidance.Result) error {
 	if res.Ensemble == nil {
 		return nil
@@ -464,11 +465,16 @@ func (p *Problem) uncertainty(res *guidance.Result) error {
 	res.Metrics["std_median"] = guidance.Median(res.Std)
 	res.Metrics["std_max"] = mx
 	if p.Truth != nil && len(p.Truth) == len(res.Std) {
-		lo, hi, err := guidance.CredibleInterval(res.Ensemble, 0.9)
-		if err != nil {
-			return err
+		for _, lv := range []struct {
+			level float64
+			key   string
+		}{{0.5, "coverage_50"}, {0.9, "coverage_90"}, {0.95, "coverage_95"}} {
+			lo, hi, err := guidance.CredibleInterval(res.Ensemble, lv.level)
+			if err != nil {
+				return err
+			}
+			res.Metrics[lv.key] = guidance.Coverage(lo, hi, p.Truth)
 		}
-		res.Metrics["coverage_90"] = guidance.Coverage(lo, hi, p.Truth)
 	}
 	return nil
 }

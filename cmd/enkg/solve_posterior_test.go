@@ -13,8 +13,9 @@ import (
 )
 
 // TestSolvePosteriorConfig runs configs/linear-gaussian-posterior.yaml with a smaller
-// ensemble (J = 64; the shipped J = 512 takes about 13 s on 2 cores) and checks the outputs
-// of the posterior sampler: std.npy, interval.png and the metrics of metrics.json.
+// ensemble (J = 64; the shipped J = 512 takes about 12 s on 2 cores) and checks the outputs
+// of the posterior sampler: std.npy, interval.png, calibration.png and the metrics of
+// metrics.json.
 func TestSolvePosteriorConfig(t *testing.T) {
 	out := t.TempDir()
 	o := solveOptions{config: filepath.Join("..", "..", "configs", "linear-gaussian-posterior.yaml"), out: out,
@@ -22,7 +23,7 @@ func TestSolvePosteriorConfig(t *testing.T) {
 	if err := runSolve(context.Background(), o, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"std.npy", "interval.png", "ensemble.npy", "metrics.json", "config.yaml"} {
+	for _, f := range []string{"std.npy", "interval.png", "calibration.png", "ensemble.npy", "metrics.json", "config.yaml"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}
@@ -46,7 +47,7 @@ func TestSolvePosteriorConfig(t *testing.T) {
 	if m.Method != "posterior" || m.Members != 64 {
 		t.Errorf("metrics.json: %s", b)
 	}
-	for _, k := range []string{"ess_min", "acceptance_mean", "stages", "moves", "std_mean", "std_median", "coverage_90", "rel_l2_to_posterior_mean"} {
+	for _, k := range []string{"ess_min", "acceptance_mean", "stages", "moves", "std_mean", "std_median", "coverage_50", "coverage_90", "coverage_95", "rel_l2_to_posterior_mean"} {
 		if _, ok := m.Metrics[k]; !ok {
 			t.Errorf("metrics.json lacks %s", k)
 		}
