@@ -113,9 +113,10 @@
 // (s ← s·exp(rate − target) after every move, s ≤ 1).
 //
 // Consistency and cost. As J → ∞ the ensemble targets the posterior of T#N(0, I), which
-// differs from the diffusion prior by the sampler's discretisation (18 Heun steps: a prior
-// std 4 % (white) to 7 % (GRF spectrum) too wide on the oracles below; more Steps reduce
-// it). A run costs J·(1 + moves) forward evaluations in 1 + moves sequential rounds, moves
+// differs from the diffusion prior by the sampler's discretisation: with the default 32
+// Heun steps a prior std 1 % (white) to 3 % (GRF spectrum) too wide on the oracles below,
+// with EDM's 18 steps 4 % to 7 %, enough to push the spectral oracle's coverage at noise
+// 0.3 prior std to 0.957. A run costs J·(1 + moves) forward evaluations in 1 + moves sequential rounds, moves
 // summed over the S stages (S grows with the information the data carry: 4 to 36 on the
 // oracles below), and 2N − 1 denoiser evaluations per forward evaluation. The regression
 // holds D×D moments and factorises them once per stage (D³/3 flops), which bounds D to a
@@ -124,12 +125,12 @@
 // Measured (TestPosterior…, J = 512, defaults; an exact sampler of 512 independent draws
 // scores about 0.09 in mean distance and 0.02 in component mass from sampling noise alone):
 //
-//	16² white N(0, I), y = x[::2, ::2] + N(0, 0.1²): 35 stages, 99 328 forward evaluations,
-//	    mean 0.082 from the exact posterior mean, std ratio 1.00 observed / 1.04 unobserved,
-//	    90 % intervals cover the truth at 0.91 of the pixels
-//	16² spectral (GRF 2.5, 7), noise 0.1 prior std: 36 stages, 101 888 forward evaluations,
-//	    mean 0.050, std ratio 0.99 / 1.07, coverage 0.92
-//	8² two-component mixture (weights 0.319/0.681 exact): masses 0.322/0.678 with 96 768
+//	16² white N(0, I), y = x[::2, ::2] + N(0, 0.1²): 35 stages, 99 840 forward evaluations,
+//	    mean 0.082 from the exact posterior mean, std ratio 1.00 observed / 1.01 unobserved,
+//	    90 % intervals cover the truth at 0.90 of the pixels
+//	16² spectral (GRF 2.5, 7), noise 0.1 prior std: 37 stages, 104 448 forward evaluations,
+//	    mean 0.048, std ratio 0.99 / 1.03, coverage 0.93
+//	8² two-component mixture (weights 0.319/0.681 exact): masses 0.297/0.703 with 97 280
 //	    forward evaluations; over 3 problems × 4 seeds rms error 0.016, largest 0.033;
 //	    EnKG (J = 512, N = 40, 2 updates) puts every member on one component
 //	R⁴, G(x) = (x₁², x₂ + sin 2x₃, x₁x₄, x₄), σ = 0.3 (bimodal in x₁), against importance
