@@ -13,7 +13,7 @@ import (
 )
 
 // TestSolvePosteriorConfig runs configs/linear-gaussian-posterior.yaml with a smaller
-// ensemble (J = 64; the shipped J = 512 takes about 12 s on 2 cores) and checks the outputs
+// ensemble (J = 64; the shipped J = 512 takes about 20 s on 2 cores) and checks the outputs
 // of the posterior sampler: std.npy, interval.png, calibration.png and the metrics of
 // metrics.json.
 func TestSolvePosteriorConfig(t *testing.T) {
