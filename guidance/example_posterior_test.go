@@ -48,8 +48,8 @@ func ExamplePosterior() {
 	fmt.Printf("90%% interval of x₁: [%.1f, %.1f]\n", lo[0], hi[0])
 	fmt.Println("stages:", len(res.Stages), "moves:", res.Moves, "forward evaluations:", res.Counts.Forward)
 	// Output:
-	// mean [1.0 -1.0 0.5 -0.0 -0.1 0.1 -0.1 -0.0]
-	// std  [0.1 0.1 0.1 0.1 1.0 1.1 0.9 1.0]
+	// mean [1.0 -1.0 0.5 0.0 -0.1 0.1 -0.1 -0.0]
+	// std  [0.1 0.1 0.1 0.1 0.9 1.0 0.9 1.0]
 	// 90% interval of x₁: [0.8, 1.1]
 	// stages: 7 moves: 50 forward evaluations: 13056
 }

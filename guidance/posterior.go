@@ -189,6 +189,8 @@ type posteriorState struct {
 	tmpy       *mat.Dense // J×M scratch
 	gA, gB     *gnGauss   // proposals of the first and the second half of the particles
 	lin        *linStats
+	hj         *mat.Dense // Ĥ of the stage (M×D)
+	beta       float64    // β of the stage
 	sampler    diffusion.Sampler
 	sigma0     float64
 	prior      diffusion.Denoiser
@@ -224,7 +226,7 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 		zp: mat.NewDense(j, d, nil), xp: mat.NewDense(j, d, nil), yp: mat.NewDense(j, om, nil),
 		phi: make([]float64, j), phip: make([]float64, j), corr: make([]float64, j),
 		tmp: mat.NewDense(j, d, nil), tmpy: mat.NewDense(j, om, nil),
-		gA: &gnGauss{mean: make([]float64, d)}, gB: &gnGauss{mean: make([]float64, d)}, lin: newLinStats(d, om),
+		gA: &gnGauss{d: d, mean: make([]float64, d)}, gB: &gnGauss{d: d, mean: make([]float64, d)}, lin: newLinStats(d, om),
 		sampler: m.newSampler(smin, smax, eng.Workers()),
 		sigma0:  smax,
 		prior:   engineDenoiser{eng: eng, d: p.Prior},
@@ -376,8 +378,8 @@ func (m *Posterior) move(ctx context.Context, p *Problem, eng Engine, st *poster
 	j, d := st.z.Dims()
 	h := j / 2
 	seed := rng.Sub(m.s.Seed, fmt.Sprintf("posterior move %d/%d", stage, mv))
-	colMean(st.gA.mean, st.z.Slice(h, j, 0, d).(*mat.Dense)) // moves the first half
-	colMean(st.gB.mean, st.z.Slice(0, h, 0, d).(*mat.Dense)) // moves the second half
+	m.center(st.gA, st.z.Slice(h, j, 0, d).(*mat.Dense)) // moves the first half
+	m.center(st.gB, st.z.Slice(0, h, 0, d).(*mat.Dense)) // moves the second half
 	halves := []struct {
 		lo, hi int
 		g      *gnGauss
@@ -417,6 +419,27 @@ func (m *Posterior) move(ctx context.Context, p *Problem, eng Engine, st *poster
 	return float64(acc) / float64(j), nil
 }
 
+// center sets g.mean to the projection V·Vᵀz̄ of the mean z̄ of the latents z on the
+// directions the data constrain (the span of the Gauss–Newton Hessian ĤᵀWĤ), and to the
+// prior mean 0 in the others, where z̄ would only add its sampling noise (of squared norm
+// about D/n for n latents) to every proposal.
+func (m *Posterior) center(g *gnGauss, z *mat.Dense) {
+	zbar := make([]float64, g.d)
+	colMean(zbar, z)
+	for k := range g.mean {
+		g.mean[k] = 0
+	}
+	if g.v == nil {
+		return
+	}
+	var c, pr mat.VecDense
+	c.MulVec(g.v.T(), mat.NewVecDense(g.d, zbar))
+	pr.MulVec(g.v, &c)
+	for k := range g.mean {
+		g.mean[k] = pr.AtVec(k)
+	}
+}
+
 // preconditioner sets the proposal covariance of a stage at inverse temperature β from
 // the linearisation of all pairs evaluated so far and the misfit Hessian at the mean
 // prediction.
@@ -425,6 +448,7 @@ func (m *Posterior) preconditioner(p *Problem, st *posteriorState, beta float64)
 	if err != nil {
 		return err
 	}
+	st.hj, st.beta = hj, beta
 	_, om := st.y.Dims()
 	ybar := make([]float64, om)
 	colMean(ybar, st.y)
