@@ -101,8 +101,8 @@
 // others, where the half's mean would add its sampling noise, of squared norm about 2D/J,
 // to every proposal (at 32², D = 1024 > J = 512, the acceptance then fell to 0.3 and every
 // stage needed many moves; a full Gauss–Newton step as the centre did as well on the
-// Gaussian oracles but raised the mixture study's rms error from 0.025 to 0.040). Σ̂ is the Gauss–Newton
-// covariance of π_β,
+// Gaussian oracles but raised the mixture study's rms error from 0.025 to 0.040). Σ̂ is
+// the Gauss–Newton covariance of π_β,
 //
 //	Σ̂ = (I + β·ĤᵀWĤ)⁻¹,
 //
