@@ -85,13 +85,15 @@ func TestNSStudy(t *testing.T) {
 		}
 		sigmas = append(sigmas, v)
 	}
-	want := map[string]bool{}
-	for _, m := range strings.Split(os.Getenv("ENKG_NS_METHODS"), ",") {
-		if m = strings.TrimSpace(m); m != "" {
-			want[m] = true
-		}
-	}
 	methods := nsStudyMethods(data, envInt("ENKG_NS_TRAIN", 1000))
+	var names []string
+	for _, m := range methods {
+		names = append(names, m.name)
+	}
+	want, err := selectMethods(os.Getenv("ENKG_NS_METHODS"), names)
+	if err != nil {
+		t.Fatal(err)
+	}
 	type cell struct {
 		rel, fwd, den, wall []float64
 		failed              int
@@ -177,6 +179,37 @@ func TestNSStudy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s\nwritten to %s (per solve: per_truth.csv)", b.String(), filepath.Join(out, "table.md"))
+}
+
+// selectMethods parses ENKG_NS_METHODS, a comma-separated list of row names, some of which
+// contain commas themselves ("EnKG (neural, discrepancy τ=1)"): pieces are joined until they
+// name a row. An empty list selects every row (nil); a name that is no row is an error.
+func selectMethods(list string, names []string) (map[string]bool, error) {
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
+	var want map[string]bool
+	cur := ""
+	for _, piece := range strings.Split(list, ",") {
+		if cur != "" {
+			cur += ","
+		}
+		cur += piece
+		if c := strings.TrimSpace(cur); known[c] {
+			if want == nil {
+				want = map[string]bool{}
+			}
+			want[c] = true
+			cur = ""
+		} else if c == "" {
+			cur = ""
+		}
+	}
+	if c := strings.TrimSpace(cur); c != "" {
+		return nil, fmt.Errorf("ENKG_NS_METHODS: no row named %q (rows: %q)", c, names)
+	}
+	return want, nil
 }
 
 func envOr(name, def string) string {
@@ -298,4 +331,18 @@ func TestNSStudyTune(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", b.String())
+}
+
+func TestSelectMethods(t *testing.T) {
+	names := []string{"EnKG (neural)", "EnKG (neural, discrepancy τ=1)", "EKI", "prior mean"}
+	got, err := selectMethods("EnKG (neural, discrepancy τ=1), EKI,prior mean", names)
+	if err != nil || len(got) != 3 || !got["EnKG (neural, discrepancy τ=1)"] || !got["EKI"] || !got["prior mean"] || got["EnKG (neural)"] {
+		t.Errorf("selectMethods: %v, %v", got, err)
+	}
+	if got, err := selectMethods("", names); err != nil || got != nil {
+		t.Errorf("empty list: %v, %v (want every row: nil)", got, err)
+	}
+	if _, err := selectMethods("EKI,DPS", names); err == nil || !strings.Contains(err.Error(), `"DPS"`) {
+		t.Errorf("unknown row: %v", err)
+	}
 }
