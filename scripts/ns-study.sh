@@ -9,6 +9,7 @@
 #   ENKG_NS_TRUTHS=3 ENKG_NS_SIGMAS=0 scripts/ns-study.sh # a quick look
 #   ENKG_NS_METHODS="EnKG (neural),EKI,prior mean" scripts/ns-study.sh
 #   scripts/ns-study.sh --tune                            # first: baseline scales on validation truths (seed 2000)
+#   ENKG_NS_TUNE_METHODS=enkg scripts/ns-study.sh --tune  # only EnKG's scale (1, 2, 4)
 #
 # Cost on 2 cores (idle, estimated from 64² solves and the net.json architecture): EnKG (neural)
 # ≈ 3–5 min per solve, the gradient baselines ≈ 2–4 min, EKI and EnKG (Gaussian) ≈ 1 min; the

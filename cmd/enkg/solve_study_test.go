@@ -279,7 +279,7 @@ func nsStudyRun(ctx context.Context, t *testing.T, root string, m nsStudyMethod,
 // comparison on validation truths (fields 0–2 of `enkg data ns --seed 2000`: neither training
 // nor test fields), at σ = 0, and writes $ENKG_NS_OUT/tuning.md; copy the best scales into
 // configs/navier-stokes-neural.yaml before the study. ENKG_NS_TUNE=1 runs it
-// (scripts/ns-study.sh --tune).
+// (scripts/ns-study.sh --tune); ENKG_NS_TUNE_METHODS (e.g. "enkg") tunes a subset.
 func TestNSStudyTune(t *testing.T) {
 	if os.Getenv("ENKG_NS_TUNE") == "" {
 		t.Skip("set ENKG_NS_TUNE=1 (scripts/ns-study.sh --tune)")
@@ -299,7 +299,16 @@ func TestNSStudyTune(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintln(&b, "| method | scale | rel. L2 (3 validation truths, mean) |")
 	fmt.Fprintln(&b, "|---|---|---|")
+	only := map[string]bool{} // ENKG_NS_TUNE_METHODS: a subset of dpg,forward-gsg,central-gsg,enkg
+	for _, m := range strings.Split(os.Getenv("ENKG_NS_TUNE_METHODS"), ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			only[m] = true
+		}
+	}
 	for _, g := range grids {
+		if len(only) > 0 && !only[g.method] {
+			continue
+		}
 		best, bestScale := math.Inf(1), 0.0
 		for _, sc := range g.scales {
 			var rel []float64
