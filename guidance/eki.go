@@ -22,6 +22,10 @@ type EKISettings struct {
 	// expected value at the truth when its σ is the noise level). 0 (default): the published
 	// fixed number of iterations.
 	Discrepancy float64
+	// Localization c > 0 localizes the Kalman update (Gaspari–Cohn half-width c in the units
+	// of the problem's Locality; Kalman.Localize, Tong and Morzfeld 2023). 0 (default): the
+	// published, unlocalized update.
+	Localization float64
 	// Seed selects the initial prior samples (member j uses rng.Stream(Seed, j)).
 	Seed uint64
 	// Init, when non-nil, is the initial ensemble (J×D) instead of prior samples.
@@ -47,6 +51,8 @@ func (s EKISettings) Validate() error {
 		return fmt.Errorf("guidance: EKI: %d iterations: need at least 1", s.Iterations)
 	case !(s.Scale > 0) || math.IsInf(s.Scale, 0):
 		return fmt.Errorf("guidance: EKI: scale %v must be finite and > 0 (published 2)", s.Scale)
+	case !(s.Localization >= 0) || math.IsInf(s.Localization, 0):
+		return fmt.Errorf("guidance: EKI: localization radius %v must be finite and ≥ 0", s.Localization)
 	case !(s.Discrepancy >= 0) || math.IsInf(s.Discrepancy, 0):
 		return fmt.Errorf("guidance: EKI: discrepancy τ = %v must be finite and ≥ 0", s.Discrepancy)
 	}
@@ -111,6 +117,9 @@ func (m *EKI) RunFrom(ctx context.Context, p *Problem, eng Engine, rec Recorder,
 	if err != nil {
 		return nil, err
 	}
+	if err := kal.Localize(p.Locality, s.Localization); err != nil {
+		return nil, fmt.Errorf("guidance: EKI: %w", err)
+	}
 	x, y, e := mat.NewDense(j, d, nil), mat.NewDense(j, om, nil), mat.NewDense(j, om, nil)
 	loss, mean := make([]float64, j), make([]float64, d)
 	var errs []error
@@ -172,7 +181,7 @@ func (m *EKI) RunFrom(ctx context.Context, p *Problem, eng Engine, rec Recorder,
 			sv.misfit(p, &info)
 			stop = s.Discrepancy > 0 && info.MisfitMean <= s.Discrepancy*float64(om)/2
 			if !stop {
-				step, err := sv.update(s.Scale)
+				step, err := sv.update(s.Scale, p.Locality, s.Localization)
 				if err != nil {
 					return partial(it, fmt.Errorf("guidance: EKI iteration %d: %w", it, err))
 				}

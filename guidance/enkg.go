@@ -50,6 +50,10 @@ type EnKGSettings struct {
 	// value at the truth), so the ensemble stops fitting the noise. The forward evaluations
 	// of that update are still spent and counted. 0 (default): the published algorithm.
 	Discrepancy float64
+	// Localization c > 0 localizes the Kalman update with a Gaspari–Cohn taper of half-width
+	// c (support 2c) in the units of the problem's Locality (Kalman.Localize); not part of
+	// the published algorithm. 0 (default): the published, unlocalized update.
+	Localization float64
 	// Seed selects the initial ensemble σ_max·N(0, I) (member j uses rng.Stream(Seed, j)).
 	Seed uint64
 	// Init, when non-nil, is the initial ensemble (J×D) instead of random draws; it is not
@@ -116,6 +120,8 @@ func (s EnKGSettings) Validate() error {
 		return bad("guidance scale 0 with %d updates per step: set a scale (published 2) or Updates 0 for unguided sampling", s.Updates)
 	case !(s.Discrepancy >= 0) || math.IsInf(s.Discrepancy, 0):
 		return bad("discrepancy τ = %v must be finite and ≥ 0", s.Discrepancy)
+	case !(s.Localization >= 0) || math.IsInf(s.Localization, 0):
+		return bad("localization radius %v must be finite and ≥ 0", s.Localization)
 	case !(s.ThresholdStart >= 0 && s.ThresholdStart < 1), !(s.ThresholdEnd >= 0 && s.ThresholdEnd < 1):
 		return bad("thresholds start = %v, end = %v must lie in [0, 1)", s.ThresholdStart, s.ThresholdEnd)
 	case !(s.LRMinRatio >= 0 && s.LRMinRatio <= 1):
@@ -238,6 +244,9 @@ func (m *EnKG) run(ctx context.Context, p *Problem, eng Engine, rec Recorder, tr
 	kal, err := NewKalman(j, d, om)
 	if err != nil {
 		return nil, err
+	}
+	if err := kal.Localize(p.Locality, s.Localization); err != nil {
+		return nil, fmt.Errorf("guidance: EnKG: %w", err)
 	}
 	st := &enkgState{
 		x: mat.NewDense(j, d, nil), x0: mat.NewDense(j, d, nil), den: mat.NewDense(j, d, nil),
@@ -369,7 +378,7 @@ func (m *EnKG) update(ctx context.Context, p *Problem, eng Engine, st *enkgState
 		sv.misfit(p, info)
 		var step KalmanStep
 		if !(m.s.Discrepancy > 0 && info.MisfitMean <= m.s.Discrepancy*float64(om)/2) {
-			if step, err = sv.update(scale); err != nil {
+			if step, err = sv.update(scale, p.Locality, m.s.Localization); err != nil {
 				return step, err
 			}
 		}

@@ -132,11 +132,14 @@ func (sv *survivors) misfit(p *Problem, info *StepInfo) {
 }
 
 // update applies the ensemble Kalman update to the successful members.
-func (sv *survivors) update(scale float64) (KalmanStep, error) {
+func (sv *survivors) update(scale float64, loc Locality, radius float64) (KalmanStep, error) {
 	n, d := sv.xs.Dims()
 	_, m := sv.ys.Dims()
 	kal, err := NewKalman(n, d, m)
 	if err != nil {
+		return KalmanStep{}, err
+	}
+	if err := kal.Localize(loc, radius); err != nil {
 		return KalmanStep{}, err
 	}
 	step := kal.Update(sv.xs, sv.ys, sv.es, scale)

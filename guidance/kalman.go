@@ -31,6 +31,7 @@ type Kalman struct {
 	xbar     []float64
 	ybar     []float64
 	lastNorm float64
+	local    *localization // nil: the published, unlocalized update (see Localize)
 }
 
 // NewKalman returns the workspace for ensembles of j members of dimension d with
@@ -86,12 +87,20 @@ func (k *Kalman) Update(x, y, e *mat.Dense, scale float64) KalmanStep {
 		return KalmanStep{NormC: norm}
 	}
 	lr := scale / norm
+	if k.local != nil {
+		k.updateLocalized(xg, eg, lr)
+		return KalmanStep{NormC: norm, Step: lr}
+	}
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, -lr, c, blas64.General{Rows: j, Cols: k.d, Stride: k.d, Data: k.xc}, 1, xg)
 	return KalmanStep{NormC: norm, Step: lr}
 }
 
-// Flops returns the floating-point operations of one Update: 2·J²·(M + D).
+// Flops returns the floating-point operations of one Update: 2·J²·(M + D), or with
+// localization 2·J²·M + 4·J·D·M.
 func (k *Kalman) Flops() float64 {
+	if k.local != nil {
+		return 2*float64(k.j)*float64(k.j)*float64(k.m) + 4*float64(k.j)*float64(k.d)*float64(k.m)
+	}
 	return 2 * float64(k.j) * float64(k.j) * float64(k.m+k.d)
 }
 

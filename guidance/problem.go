@@ -40,6 +40,9 @@ type Problem struct {
 	Prior diffusion.Denoiser
 	// Sampler draws prior samples (EKI).
 	Sampler Sampler
+	// Locality, when non-nil, gives the positions of the state and the data, for localized
+	// ensemble Kalman updates (EnKGSettings.Localization, EKISettings.Localization).
+	Locality Locality
 }
 
 func (p *Problem) misfit() operator.Misfit {

@@ -172,6 +172,10 @@ type EnKG struct {
 	// Discrepancy τ > 0 skips a guidance update while the ensemble's mean misfit is at most
 	// τ·M/2 (the discrepancy principle, noise-aware; M data); 0: the published algorithm.
 	Discrepancy float64 `yaml:"discrepancy"`
+	// Localization c > 0 localizes the Kalman update with a Gaspari–Cohn taper of half-width
+	// c in domain length units (guidance.Kalman.Localize; navier-stokes and linear-gaussian,
+	// the 2π-periodic square); 0: the published, unlocalized update.
+	Localization float64 `yaml:"localization"`
 }
 
 // EKI are guidance.EKISettings.
@@ -185,6 +189,8 @@ type EKI struct {
 	Scale       float64 `yaml:"scale"`
 	// Discrepancy τ > 0 stops when the ensemble's mean misfit is at most τ·M/2.
 	Discrepancy float64 `yaml:"discrepancy"`
+	// Localization c > 0 localizes the Kalman update (as algorithm.enkg.localization).
+	Localization float64 `yaml:"localization"`
 }
 
 // Posterior are guidance.PosteriorSettings (σ values in the prior's normalised space).

@@ -198,10 +198,16 @@ func buildLinear(ctx context.Context, c Config) (*Problem, error) {
 		}
 	}
 	p.Guidance = &guidance.Problem{Observation: p.Observation, Forward: normalisedFactory(native, compose(pr.Norm, diffusion.Affine{})),
-		Misfit: misfit(c), Prior: pr.Denoiser, Sampler: pr.Sampler}
+		Misfit: misfit(c), Prior: pr.Denoiser, Sampler: pr.Sampler, Locality: torus(n, s)}
 	p.fieldMetrics(n)
 	p.PosteriorMean = LinearPosteriorMean(ctx, pr, native, p.Observation, c.Problem.Noise)
 	return p, nil
+}
+
+// torus is the Locality of the gridded kinds: the n×n grid on the 2π-periodic square observed
+// on every s-th point.
+func torus(n, s int) guidance.Locality {
+	return guidance.PeriodicGrid{N: n, Stride: s, Length: 2 * math.Pi}
 }
 
 // SimulatedTruth returns field index of `enkg data ns --seed seed` with the same grid and
@@ -285,7 +291,8 @@ func buildNavierStokes(ctx context.Context, c Config) (*Problem, error) {
 			return nil, err
 		}
 	}
-	p.Guidance = &guidance.Problem{Observation: p.Observation, Forward: forward, Misfit: misfit(c), Prior: pr.Denoiser, Sampler: pr.Sampler}
+	p.Guidance = &guidance.Problem{Observation: p.Observation, Forward: forward, Misfit: misfit(c), Prior: pr.Denoiser, Sampler: pr.Sampler,
+		Locality: torus(n, s)}
 	p.fieldMetrics(n)
 	return p, nil
 }

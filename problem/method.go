@@ -13,7 +13,7 @@ func (c Config) EnKGSettings() guidance.EnKGSettings {
 	return guidance.EnKGSettings{Members: e.Members, Steps: e.Steps, Updates: e.Updates, Scale: e.Scale,
 		SigmaMax: e.SigmaMax, SigmaMin: e.SigmaMin, Rho: e.Rho, ThresholdStart: e.ThresholdStart, ThresholdEnd: e.ThresholdEnd,
 		LRMinRatio: e.LRMinRatio, ODESigmaMin: e.ODESigmaMin, MaxODESteps: e.MaxODESteps, Float32Schedule: e.Float32Schedule,
-		Discrepancy: e.Discrepancy, Seed: c.Seed, OnMemberFailure: c.failurePolicy()}
+		Discrepancy: e.Discrepancy, Localization: e.Localization, Seed: c.Seed, OnMemberFailure: c.failurePolicy()}
 }
 
 // failurePolicy is algorithm.on_member_failure (FailError when invalid: Method reports it).
@@ -31,7 +31,7 @@ func (c Config) Budget() int64 { return c.EnKGSettings().ForwardBudget() }
 // evaluations as the EnKG settings (exactly, since the budget is a multiple of J).
 func (c Config) EKISettings() guidance.EKISettings {
 	k := c.Algorithm.EKI
-	s := guidance.EKISettings{Members: k.Members, Iterations: k.Iterations, Scale: k.Scale, Discrepancy: k.Discrepancy, Seed: c.Seed,
+	s := guidance.EKISettings{Members: k.Members, Iterations: k.Iterations, Scale: k.Scale, Discrepancy: k.Discrepancy, Localization: k.Localization, Seed: c.Seed,
 		OnMemberFailure: c.failurePolicy()}
 	if k.EqualBudget {
 		s.Members = c.Algorithm.EnKG.Members
