@@ -3,6 +3,7 @@ package guidance
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -32,6 +33,32 @@ func BenchmarkKalmanUpdate(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				k.Update(x, y, e, 1e-3)
+			}
+			b.ReportMetric(k.Flops()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkKalmanUpdateLocalized measures the localized update (Kalman.Localize) at the
+// 64² Navier–Stokes study's size, J = 128, D = 4096, M = 1024, radius 2 on the 2π square,
+// beside the published update of the same size (the baseline).
+func BenchmarkKalmanUpdateLocalized(b *testing.B) {
+	const j, n = 128, 64
+	d, m := n*n, (n/2)*(n/2)
+	for _, radius := range []float64{0, 2} {
+		b.Run(fmt.Sprintf("J=%d,D=%d,M=%d,radius=%g", j, d, m, radius), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			x, y, e := randDense(r, j, d), randDense(r, j, m), randDense(r, j, m)
+			k, _ := NewKalman(j, d, m)
+			if radius > 0 {
+				if err := k.Localize(PeriodicGrid{N: n, Stride: 2, Length: 2 * math.Pi}, radius); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k.Update(x, y, e, 1e-9)
 			}
 			b.ReportMetric(k.Flops()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

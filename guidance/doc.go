@@ -27,6 +27,26 @@
 // The same Kalman kernel (Kalman) serves EKI, which iterates it from prior samples with
 // Y = G(X). The baselines use InverseBench's discretisation (Schedule).
 //
+// # Localization (an option, not the published algorithm)
+//
+// Written with the cross-covariance C_xy = (X − X̄)ᵀ(Y − Ȳ)/J (D×M), the update of member j is
+// x_j ← x_j − (scale_i/‖C‖_F)·C_xy·e_j, a combination of the J centred particles: the
+// ensemble never leaves the affine span of its initial draws, so J particles fit at most
+// J − 1 directions of M ≫ J data. With EnKGSettings.Localization (EKISettings.Localization)
+// c > 0 and a problem Locality (positions of state and data; PeriodicGrid for the gridded
+// kinds), C_xy is replaced by ρ ∘ C_xy with ρ(d, m) = GaspariCohn(dist(d, m), c) — covariance
+// localization as in ensemble Kalman filters (Houtekamer and Mitchell 2001) and localized EKI
+// (Tong and Morzfeld 2023): each coordinate is corrected by the data within 2c of it, and
+// spurious long-range sample correlations are cut. ‖C‖_F stays the unlocalized norm, so
+// localization = 0 is the published algorithm bit for bit. Measured (problem package test,
+// linear-Gaussian 32², 256 data, J = 32): rel. L2 to the exact posterior mean 0.94–0.97 →
+// 0.25–0.27 for EnKG and 0.93–0.95 → 0.32–0.34 for EKI. It assumes that data depend on the
+// state near them: for a flow that carries features across the domain the radius must cover
+// the displacement. Rejected: the regularizing Levenberg–Marquardt Kalman-gain step
+// (Iglesias 2016) with localized C_yy — on the same linear problem it reached 0.49 (with the
+// discrepancy stop; it fits the noise without), worse than the localized gradient step, and
+// on Navier–Stokes it fitted the data better while the state got worse.
+//
 // # Engine, costs, diagnostics
 //
 // An Engine evaluates the forward model over the ensemble: Local runs a bounded worker pool
