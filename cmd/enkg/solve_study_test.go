@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -40,6 +41,11 @@ func nsStudyMethods(data string, train int) []nsStudyMethod {
 		{name: "forward GSG (neural)", config: "navier-stokes-neural.yaml", sets: []string{"algorithm.name=forward-gsg"}},
 		{name: "central GSG (neural)", config: "navier-stokes-neural.yaml", sets: []string{"algorithm.name=central-gsg"}},
 		{name: "EnKG (Gaussian)", config: "navier-stokes-gaussian.yaml", sets: gauss},
+		// Localized updates (not the published algorithms): Gaspari–Cohn half-width 2 on the
+		// 2π square, scales chosen on validation truths by scripts/ns-localize-tune.sh
+		// (results/ns-study/localization.md).
+		{name: "EnKG (neural, localized)", config: "navier-stokes-neural.yaml", sets: []string{"algorithm.enkg.localization=2", "algorithm.enkg.scale=4"}},
+		{name: "EKI (localized)", config: "navier-stokes-gaussian.yaml", sets: append([]string{"algorithm.name=eki", "algorithm.eki.localization=2", "algorithm.eki.scale=8"}, gauss...)},
 		{name: "prior mean", config: "navier-stokes-gaussian.yaml", sets: gauss},
 	}
 }
@@ -61,7 +67,8 @@ func envInt(name string, def int) int {
 // comma-separated subset of the row names, default all), ENKG_NS_DATA (training set for the
 // Gaussian prior, data/ns64-train.h5; an .npy stack works too), ENKG_NS_TRAIN (fields it is
 // fitted to, 1000), ENKG_NS_SETS (";"-separated overrides for every row, e.g.
-// "algorithm.enkg.members=32" for a smoke test).
+// "algorithm.enkg.members=32" for a smoke test), ENKG_NS_CACHED=1 (no solving: the table of
+// the solves already saved, a row only where some truth is done, marked when not all are).
 func TestNSStudy(t *testing.T) {
 	if os.Getenv("ENKG_NS_STUDY") == "" {
 		t.Skip("the Navier–Stokes study runs for hours on 2 cores; scripts/ns-study.sh sets ENKG_NS_STUDY=1")
@@ -96,8 +103,9 @@ func TestNSStudy(t *testing.T) {
 	}
 	type cell struct {
 		rel, fwd, den, wall []float64
-		failed              int
+		failed, missing     int
 	}
+	cachedOnly := os.Getenv("ENKG_NS_CACHED") == "1"
 	var csv strings.Builder // per_truth.csv: one line per solve, for plots (notebooks/navier-stokes-study.ipynb)
 	csv.WriteString("sigma,method,truth,rel_l2,forward,denoiser,wall_s,failed\n")
 	results := map[string]map[float64]*cell{}
@@ -115,7 +123,11 @@ func TestNSStudy(t *testing.T) {
 			results[m.name][sigma] = c
 			for i := 0; i < nTruth; i++ {
 				dir := filepath.Join(out, fmt.Sprintf("sigma%g", sigma), key(m.name), fmt.Sprintf("truth%d", i))
-				sum, err := nsStudyRun(ctx, t, root, m, sigma, i, dir)
+				sum, err := nsStudyRun(ctx, t, root, m, sigma, i, dir, cachedOnly)
+				if errors.Is(err, errNotSolved) {
+					c.missing++
+					continue
+				}
 				if err != nil {
 					// A diverging method (say, a baseline whose iterate makes the flow blow up) is a
 					// result, not a reason to stop the study: counted as failed in the table.
@@ -140,7 +152,7 @@ func TestNSStudy(t *testing.T) {
 	for _, sigma := range sigmas {
 		for _, name := range order {
 			c := results[name][sigma]
-			if c == nil {
+			if c == nil || len(c.rel)+c.failed == 0 {
 				continue
 			}
 			ms := meanStd(c.rel)
@@ -148,25 +160,31 @@ func TestNSStudy(t *testing.T) {
 			if c.failed > 0 {
 				failed = fmt.Sprintf(" (%d of %d runs failed)", c.failed, c.failed+len(c.rel))
 			}
+			if c.missing > 0 {
+				failed += fmt.Sprintf(" (%d of %d truths)", len(c.rel)+c.failed, nTruth)
+			}
 			fmt.Fprintf(&b, "| %g | %s | %.3f ± %.3f%s | %.0f | %.0f | %.1f |\n", sigma, name, ms[0], ms[1], failed, meanStd(c.fwd)[0], meanStd(c.den)[0], meanStd(c.wall)[0])
 		}
 	}
-	for _, sigma := range sigmas {
-		e, k := results["EnKG (neural)"][sigma], results["EKI"][sigma]
-		if e == nil || k == nil {
-			continue
-		}
-		if e.failed > 0 || k.failed > 0 || len(e.rel) != len(k.rel) {
-			fmt.Fprintf(&b, "\nσ = %g: EnKG (neural) %d and EKI %d failed runs: no per-truth comparison.", sigma, e.failed, k.failed)
-			continue
-		}
-		wins := 0
-		for i := range e.rel {
-			if e.rel[i] < k.rel[i] {
-				wins++
+	for _, pair := range [][2]string{{"EnKG (neural)", "EKI"}, {"EnKG (neural, localized)", "EKI (localized)"}, {"EnKG (neural, localized)", "EKI"}} {
+		for _, sigma := range sigmas {
+			e, k := results[pair[0]][sigma], results[pair[1]][sigma]
+			if e == nil || k == nil || len(e.rel)+e.failed == 0 || len(k.rel)+k.failed == 0 {
+				continue
 			}
+			if e.failed > 0 || k.failed > 0 || e.missing > 0 || k.missing > 0 {
+				fmt.Fprintf(&b, "\nσ = %g: %s (%d failed, %d not run) and %s (%d failed, %d not run): no per-truth comparison.",
+					sigma, pair[0], e.failed, e.missing, pair[1], k.failed, k.missing)
+				continue
+			}
+			wins := 0
+			for i := range e.rel {
+				if e.rel[i] < k.rel[i] {
+					wins++
+				}
+			}
+			fmt.Fprintf(&b, "\nσ = %g: %s beats %s on %d of %d truths.", sigma, pair[0], pair[1], wins, len(e.rel))
 		}
-		fmt.Fprintf(&b, "\nσ = %g: EnKG (neural) beats EKI on %d of %d truths.", sigma, wins, len(e.rel))
 	}
 	b.WriteString("\n")
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -224,13 +242,20 @@ func key(name string) string {
 	return strings.ToLower(r.Replace(name))
 }
 
-// nsStudyRun solves one (method, σ, truth) or reads its saved summary.
-func nsStudyRun(ctx context.Context, t *testing.T, root string, m nsStudyMethod, sigma float64, truth int, dir string) (guidance.Summary, error) {
+// errNotSolved: ENKG_NS_CACHED=1 and the solve is not saved.
+var errNotSolved = errors.New("not solved yet")
+
+// nsStudyRun solves one (method, σ, truth) or reads its saved summary (cachedOnly: only
+// reads, errNotSolved when there is none).
+func nsStudyRun(ctx context.Context, t *testing.T, root string, m nsStudyMethod, sigma float64, truth int, dir string, cachedOnly bool) (guidance.Summary, error) {
 	var sum guidance.Summary
 	if b, err := os.ReadFile(filepath.Join(dir, "metrics.json")); err == nil {
 		if json.Unmarshal(b, &sum) == nil && sum.Complete {
 			return sum, nil
 		}
+	}
+	if cachedOnly {
+		return sum, errNotSolved
 	}
 	sets := append([]string{fmt.Sprintf("problem.noise=%g", sigma), fmt.Sprintf("truth.index=%d", truth), "truth.seed=1000"}, m.sets...)
 	for _, s := range strings.Split(os.Getenv("ENKG_NS_SETS"), ";") {
@@ -316,7 +341,7 @@ func TestNSStudyTune(t *testing.T) {
 				m := nsStudyMethod{name: fmt.Sprintf("tune %s %g", g.method, sc), config: "navier-stokes-neural.yaml",
 					sets: []string{"algorithm.name=" + g.method, fmt.Sprintf("%s=%g", g.key, sc), "truth.seed=2000"}}
 				dir := filepath.Join(out, "tuning", g.method, fmt.Sprintf("scale%g", sc), fmt.Sprintf("truth%d", i))
-				sum, err := nsStudyRun(ctx, t, root, m, 0, i, dir)
+				sum, err := nsStudyRun(ctx, t, root, m, 0, i, dir, false)
 				if err != nil {
 					t.Logf("%s scale %g truth %d: FAILED: %v", g.method, sc, i, err)
 					rel = append(rel, math.Inf(1))
