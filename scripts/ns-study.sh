@@ -2,12 +2,15 @@
 # The paper's Navier–Stokes comparison at 64² on held-out truths (README table): EnKG with the
 # neural prior priors/ns64, EKI, DPG, SCG, forward/central GSG (neural prior), EnKG with a
 # Gaussian prior fitted to the training set, the prior mean; σ = 0, 1, 2; a noise-aware row
-# (discrepancy τ = 1) for EnKG and EKI at σ > 0. Resumable: rerun to continue. Writes
+# (discrepancy τ = 1) for EnKG and EKI at σ > 0; localized EnKG and EKI (an option, not the
+# published algorithms; radius and scale from scripts/ns-localize-tune.sh on validation
+# truths). Resumable: rerun to continue. Writes
 # out/ns-study/table.md (and every solve's outputs under out/ns-study/).
 #
 #   scripts/ns-study.sh                                   # 10 truths, σ = 0,1,2, every method
 #   ENKG_NS_TRUTHS=3 ENKG_NS_SIGMAS=0 scripts/ns-study.sh # a quick look
 #   ENKG_NS_METHODS="EnKG (neural),EKI,prior mean" scripts/ns-study.sh
+#   ENKG_NS_CACHED=1 scripts/ns-study.sh                  # only tabulate the solves already saved
 #   scripts/ns-study.sh --tune                            # first: baseline scales on validation truths (seed 2000)
 #   ENKG_NS_TUNE_METHODS=enkg scripts/ns-study.sh --tune  # only EnKG's scale (1, 2, 4)
 #

@@ -350,7 +350,11 @@ func TestNSStudyTune(t *testing.T) {
 				rel = append(rel, sum.Metrics["rel_l2"])
 			}
 			v := meanStd(rel)[0]
-			fmt.Fprintf(&b, "| %s | %g | %.3f |\n", g.method, sc, v)
+			if failed := countInf(rel); failed > 0 {
+				fmt.Fprintf(&b, "| %s | %g | failed (diverged) on %d of %d truths |\n", g.method, sc, failed, len(rel))
+			} else {
+				fmt.Fprintf(&b, "| %s | %g | %.3f |\n", g.method, sc, v)
+			}
 			t.Logf("%s scale %g: rel L2 %.4f", g.method, sc, v)
 			if v < best {
 				best, bestScale = v, sc
@@ -365,6 +369,16 @@ func TestNSStudyTune(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", b.String())
+}
+
+func countInf(v []float64) int {
+	n := 0
+	for _, x := range v {
+		if math.IsInf(x, 0) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestSelectMethods(t *testing.T) {
