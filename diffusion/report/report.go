@@ -145,7 +145,7 @@ type Result struct {
 	Seed                       uint64
 	// Wiener is the fitted stationary Wiener filter (constant mean), the baseline.
 	Wiener *diffusion.SpectralGaussian
-	show                       int // samples shown
+	show   int // samples shown
 }
 
 func (s *Settings) defaults() error {
