@@ -27,20 +27,11 @@ algorithm:
 // truths. Measured (truths 1–3, J = 32, 1120 forward evaluations): EKI 0.93–0.95 → 0.32–0.34,
 // EnKG (scale 2) 0.94–0.97 → 0.25–0.27.
 func TestLocalizationBeatsSpan(t *testing.T) {
-	ctx := context.Background()
 	for _, seed := range []string{"1", "2", "3"} {
 		for _, alg := range []string{"eki", "enkg"} {
 			run := func(radius string) float64 {
-				c, err := problem.Parse(localCfg, "truth.seed="+seed, "algorithm.name="+alg,
-					"algorithm.enkg.localization="+radius, "algorithm.eki.localization="+radius)
-				must(t, err)
-				p, err := problem.Build(ctx, c)
-				must(t, err)
-				m, err := c.Method()
-				must(t, err)
-				r, err := p.Run(ctx, m, guidance.Options{Workers: 2})
-				must(t, err)
-				return r.Metrics["rel_l2_to_posterior_mean"]
+				return solveMetrics(t, localCfg, "truth.seed="+seed, "algorithm.name="+alg,
+					"algorithm.enkg.localization="+radius, "algorithm.eki.localization="+radius)["rel_l2_to_posterior_mean"]
 			}
 			pub, loc := run("0"), run("0.5")
 			t.Logf("truth %s %s: rel. L2 to the exact posterior mean %.3f → %.3f", seed, alg, pub, loc)
@@ -49,4 +40,20 @@ func TestLocalizationBeatsSpan(t *testing.T) {
 			}
 		}
 	}
+}
+
+// solveMetrics builds the problem of a YAML config with overrides, runs its method on 2
+// workers and returns the metrics.
+func solveMetrics(t *testing.T, cfg string, sets ...string) map[string]float64 {
+	t.Helper()
+	ctx := context.Background()
+	c, err := problem.Parse(cfg, sets...)
+	must(t, err)
+	p, err := problem.Build(ctx, c)
+	must(t, err)
+	m, err := c.Method()
+	must(t, err)
+	r, err := p.Run(ctx, m, guidance.Options{Workers: 2})
+	must(t, err)
+	return r.Metrics
 }

@@ -1,12 +1,6 @@
 package problem_test
 
-import (
-	"context"
-	"testing"
-
-	"github.com/enkg-go/enkg/guidance"
-	"github.com/enkg-go/enkg/problem"
-)
+import "testing"
 
 const noisyCfg = `
 problem: {kind: linear-gaussian, size: 16, stride: 2, noise: 0.05}
@@ -26,20 +20,11 @@ algorithm:
 // (J = 128): rel. L2 to the posterior mean 0.50–0.55 → 0.40–0.42, to the truth 0.59–0.68 →
 // 0.53–0.63.
 func TestDiscrepancyHelpsAtNoise(t *testing.T) {
-	ctx := context.Background()
 	for _, seed := range []string{"11", "12", "13"} {
 		for _, alg := range []string{"enkg", "eki"} {
 			run := func(tau string) map[string]float64 {
-				c, err := problem.Parse(noisyCfg, "truth.seed="+seed, "algorithm.name="+alg,
+				return solveMetrics(t, noisyCfg, "truth.seed="+seed, "algorithm.name="+alg,
 					"algorithm.enkg.discrepancy="+tau, "algorithm.eki.discrepancy="+tau)
-				must(t, err)
-				p, err := problem.Build(ctx, c)
-				must(t, err)
-				m, err := c.Method()
-				must(t, err)
-				r, err := p.Run(ctx, m, guidance.Options{Workers: 2})
-				must(t, err)
-				return r.Metrics
 			}
 			pub, aware := run("0"), run("1")
 			t.Logf("truth %s %s: rel L2 to posterior mean %.3f → %.3f, to truth %.3f → %.3f (posterior mean %.3f)", seed, alg,
