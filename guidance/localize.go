@@ -11,6 +11,8 @@ import (
 // Locality gives a problem's spatial layout to covariance localization: the distance between
 // each state coordinate and one datum, in the problem's length units.
 type Locality interface {
+	// Dims returns the state dimension D and the number of data M it describes.
+	Dims() (d, m int)
 	// Distances writes into dst (length D, the state dimension) the distance between every
 	// state coordinate and datum m (0 ≤ m < M).
 	Distances(dst []float64, m int)
@@ -31,6 +33,12 @@ func (g PeriodicGrid) Validate() error {
 		return fmt.Errorf("guidance: periodic grid N = %d, stride %d, length %v: need positive values", g.N, g.Stride, g.Length)
 	}
 	return nil
+}
+
+// Dims returns D = N² and M = ⌈N/Stride⌉².
+func (g PeriodicGrid) Dims() (d, m int) {
+	mo := (g.N + g.Stride - 1) / g.Stride
+	return g.N * g.N, mo * mo
 }
 
 // Distances writes the periodic distances between the N² grid points and datum m.
@@ -111,6 +119,14 @@ func (k *Kalman) Localize(loc Locality, radius float64) error {
 	}
 	if !(radius > 0) || math.IsInf(radius, 0) {
 		return fmt.Errorf("guidance: localization radius %v must be finite and ≥ 0", radius)
+	}
+	if g, ok := loc.(PeriodicGrid); ok {
+		if err := g.Validate(); err != nil {
+			return err
+		}
+	}
+	if d, m := loc.Dims(); d != k.d || m != k.m {
+		return fmt.Errorf("guidance: localization describes %d state coordinates and %d data, the problem has %d and %d", d, m, k.d, k.m)
 	}
 	k.local = &localization{loc: loc, radius: radius, cb: make([]float64, locBlock*k.d), tap: make([]float64, k.d)}
 	return nil

@@ -68,8 +68,11 @@ func TestPeriodicGridDistances(t *testing.T) {
 	}
 }
 
-// everywhere is a Locality with every distance 0 (taper ≡ 1).
+// everywhere is a Locality of D = 50 coordinates and M = 2·locBlock + 13 data, every
+// distance 0 (taper ≡ 1).
 type everywhere struct{}
+
+func (everywhere) Dims() (int, int) { return 50, 2*locBlock + 13 }
 
 func (everywhere) Distances(dst []float64, _ int) { clear(dst) }
 
@@ -98,6 +101,9 @@ func TestLocalizedUpdateUnitTaper(t *testing.T) {
 	}
 	if diff > 1e-13*norm {
 		t.Errorf("localized update with ρ ≡ 1 differs from the published one by %v (max |x| %v)", diff, norm)
+	}
+	if err := k2.Localize(PeriodicGrid{N: 8, Stride: 2, Length: 1}, 1); err == nil {
+		t.Error("a Locality of other dimensions accepted")
 	}
 	if err := k2.Localize(nil, 1); err == nil {
 		t.Error("a radius without a Locality accepted")
