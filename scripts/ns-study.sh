@@ -13,6 +13,7 @@
 #   ENKG_NS_CACHED=1 scripts/ns-study.sh                  # only tabulate the solves already saved
 #   scripts/ns-study.sh --tune                            # first: baseline scales on validation truths (seed 2000)
 #   ENKG_NS_TUNE_METHODS=enkg scripts/ns-study.sh --tune  # only EnKG's scale (1, 2, 4)
+#   ENKG_NS_TUNE_TRUTHS=1 scripts/ns-study.sh --tune      # on the first validation truth only
 #
 # Cost on 2 cores (idle, estimated from 64² solves and the net.json architecture): EnKG (neural)
 # ≈ 3–5 min per solve, the gradient baselines ≈ 2–4 min, EKI and EnKG (Gaussian) ≈ 1 min; the
