@@ -11,6 +11,8 @@
 #   ENKG_NS_TRUTHS=3 ENKG_NS_SIGMAS=0 scripts/ns-study.sh # a quick look
 #   ENKG_NS_METHODS="EnKG (neural),EKI,prior mean" scripts/ns-study.sh
 #   ENKG_NS_CACHED=1 scripts/ns-study.sh                  # only tabulate the solves already saved
+#   ENKG_NS_RECORDED=results/ns-study/per_truth.csv ENKG_NS_CACHED=1 scripts/ns-study.sh
+#                                                         # ... with the committed solves of other machines
 #   scripts/ns-study.sh --tune                            # first: baseline scales on validation truths (seed 2000)
 #   ENKG_NS_TUNE_METHODS=enkg scripts/ns-study.sh --tune  # only EnKG's scale (1, 2, 4)
 #   ENKG_NS_TUNE_TRUTHS=1 scripts/ns-study.sh --tune      # on the first validation truth only
