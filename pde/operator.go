@@ -127,7 +127,7 @@ func (o *Operator) Solver() *Solver { return o.solver }
 
 // Forward writes G(x) into dst. It returns an error wrapping operator.ErrDim for wrong
 // lengths, operator.ErrNonFinite for a non-finite x, ErrBlowUp when the solve blows up,
-// and ctx.Err() on cancellation.
+// ErrStepCap when it would pass Settings.MaxSteps, and ctx.Err() on cancellation.
 func (o *Operator) Forward(ctx context.Context, dst, x []float64) error {
 	if err := operator.CheckDims(o, dst, x); err != nil {
 		return fmt.Errorf("pde: %w", err)

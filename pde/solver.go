@@ -36,6 +36,11 @@ func SolverMemory(nx, ny int, adaptive bool) float64 {
 // adaptive step underflowed.
 var ErrBlowUp = errors.New("navier–stokes solution blew up")
 
+// ErrStepCap reports a solve that would need more time steps than Settings.MaxSteps: a
+// collapsing adaptive step (an extreme forcing, a blow-up in progress), a final time too
+// long for the grid, or a fixed step too small.
+var ErrStepCap = errors.New("navier–stokes solve needs more time steps than its cap")
+
 // ErrInput reports an invalid argument (sizes, parameters, input fields).
 var ErrInput = errors.New("invalid navier–stokes input")
 
@@ -64,7 +69,7 @@ type Settings struct {
 
 	// MaxSteps caps the number of time steps of one solve; zero means DefaultMaxSteps.
 	// A solve whose step count would pass it (steps taken plus the steps the remaining
-	// time needs at the current dt) stops with an error wrapping ErrBlowUp that names the
+	// time needs at the current dt) stops with an error wrapping ErrStepCap that names the
 	// time, the step and dt: an adaptive step that collapses (an extreme forcing, a
 	// blow-up in progress) then fails fast instead of running for ever. Every step size is
 	// kept (Stats.Dts), so the cap also bounds that memory (8 bytes a step).
@@ -298,7 +303,9 @@ func (s *Solver) Stats() Stats { return Stats{Steps: s.steps, Dts: s.dts[:s.step
 // Solve integrates the initial vorticity w0 (length Nx·Ny) to time T ≥ 0 and writes the
 // vorticity at T into dst (length Nx·Ny; dst may alias w0). It returns an error wrapping
 // ErrInput for bad arguments, ErrBlowUp (naming the time) when the solution becomes
-// non-finite, and ctx.Err() when ctx is cancelled (checked every CheckEvery steps).
+// non-finite, ErrStepCap (naming the time, step and dt) when it would need more than
+// Settings.MaxSteps steps, and ctx.Err() when ctx is cancelled (checked every CheckEvery
+// steps).
 func (s *Solver) Solve(ctx context.Context, dst, w0 []float64, T float64) error {
 	s.steps = 0
 	s.dts = s.dts[:0]
@@ -337,7 +344,7 @@ func (s *Solver) Solve(ctx context.Context, dst, w0 []float64, T float64) error 
 				speed = fmt.Sprintf(", max|u| = %g", s.maxSpeed())
 			}
 			return fmt.Errorf("pde: time step dt = %g at t = %g (step %d%s) needs about %.3g more steps to reach T = %g, past the cap of %d steps (Settings.MaxSteps): %w",
-				cur, t, s.steps, speed, math.Ceil(left), T, s.maxSteps, ErrBlowUp)
+				cur, t, s.steps, speed, math.Ceil(left), T, s.maxSteps, ErrStepCap)
 		}
 		finite := s.step(cur, adaptive)
 		t += cur

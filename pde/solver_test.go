@@ -390,7 +390,7 @@ func TestStepCap(t *testing.T) {
 	}
 	w := make([]float64, n*n)
 	err = s.Solve(context.Background(), w, make([]float64, n*n), 1)
-	if !errors.Is(err, ErrBlowUp) || !strings.Contains(err.Error(), "past the cap of 10000000 steps") ||
+	if !errors.Is(err, ErrStepCap) || errors.Is(err, ErrBlowUp) || !strings.Contains(err.Error(), "past the cap of 10000000 steps") ||
 		!strings.Contains(err.Error(), "at t = 0 ") || !strings.Contains(err.Error(), "dt = ") {
 		t.Fatalf("err = %v, want the step-cap error naming t and dt", err)
 	}
@@ -399,7 +399,7 @@ func TestStepCap(t *testing.T) {
 	s, _ = NewSolver(n, n, &Settings{Re: 200, MaxSteps: 10})
 	in := taylorGreen(n, n, 2*math.Pi, 2*math.Pi, [][3]float64{{3, 1, 2}})
 	err = s.Solve(context.Background(), w, in, 10)
-	if !errors.Is(err, ErrBlowUp) || !strings.Contains(err.Error(), "cap of 10 steps") {
+	if !errors.Is(err, ErrStepCap) || !strings.Contains(err.Error(), "cap of 10 steps") {
 		t.Fatalf("err = %v", err)
 	}
 	if st := s.Stats(); st.Steps > 10 {
@@ -407,7 +407,7 @@ func TestStepCap(t *testing.T) {
 	}
 	// Fixed steps that cannot reach T within the cap fail before the first step.
 	s, _ = NewSolver(n, n, &Settings{Re: 200, Dt: 1e-9})
-	if err := s.Solve(context.Background(), w, in, 1); !errors.Is(err, ErrBlowUp) || s.Stats().Steps != 0 {
+	if err := s.Solve(context.Background(), w, in, 1); !errors.Is(err, ErrStepCap) || s.Stats().Steps != 0 {
 		t.Fatalf("fixed dt 1e-9: err = %v after %d steps", err, s.Stats().Steps)
 	}
 	if _, err := NewSolver(n, n, &Settings{Re: 200, MaxSteps: -1}); !errors.Is(err, ErrInput) {

@@ -72,7 +72,7 @@ func TestNSSimulateExtremeForcing(t *testing.T) {
 	out := filepath.Join(dir, "w.npy")
 	o := nsSimulateOptions{in: in, out: out, time: 1, re: 200, forcing: fpath, quiet: true, stride: 1, workers: 1, l1: 6.283185307179586, l2: 6.283185307179586}
 	err := runNSSimulate(context.Background(), o, &bytes.Buffer{})
-	if !errors.Is(err, pde.ErrBlowUp) || !strings.Contains(err.Error(), "member 0") || !strings.Contains(err.Error(), "at t = 0") ||
+	if !errors.Is(err, pde.ErrStepCap) || !strings.Contains(err.Error(), "member 0") || !strings.Contains(err.Error(), "at t = 0") ||
 		!strings.Contains(err.Error(), "dt = ") || !strings.Contains(err.Error(), "cap of") {
 		t.Fatalf("err = %v, want the step cap naming member, time and dt", err)
 	}
