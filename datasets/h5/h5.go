@@ -64,8 +64,8 @@ import (
 	"maps"
 	"math"
 	"os"
+	"regexp"
 	"slices"
-	"strings"
 	"unsafe"
 
 	"gonum.org/v1/hdf5"
@@ -115,6 +115,10 @@ type File struct {
 // testBeforeCommit, when set (tests), runs after a new file is built and before it is put at
 // its path.
 var testBeforeCommit func()
+
+// lockMessage matches libhdf5's lock errors ("unable to lock the file", "file locking
+// disabled") but not its word "sblock" (superblock), which a truncated file's error names.
+var lockMessage = regexp.MustCompile(`(?i)\block`)
 
 // ErrLocked reports a file that another process (or another open File) holds open: libhdf5
 // locks a file it writes (flock(2), exclusive) and one it reads (shared).
@@ -298,7 +302,7 @@ func open(path, name string, write bool) (*File, error) {
 	f, err := hdf5.OpenFile(path, mode)
 	if err != nil {
 		msg := lastError()
-		if strings.Contains(msg, "lock") || atomicfile.Locked(path) {
+		if lockMessage.MatchString(msg) || atomicfile.Locked(path) {
 			return nil, fmt.Errorf("h5: %s: %w, e.g. an 'enkg data' run writing it or h5py: wait for it to finish", path, ErrLocked)
 		}
 		return nil, fmt.Errorf("h5: %s: opening file: %s (%w)", path, msg, ErrFormat)

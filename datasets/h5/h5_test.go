@@ -413,6 +413,7 @@ func TestErrors(t *testing.T) {
 		{write("empty.h5", nil), "", "not an HDF5 file"},
 		{write("half.h5", raw[:len(raw)/2]), "", ""},
 		{write("head.h5", raw[:600]), "", ""},
+		{write("superblock.h5", raw[:3000]), "", "truncated file"},
 		{good, "nope", `dataset "nope": no such dataset`},
 		{good, "fields_done", "rank 1"},
 	} {
@@ -430,6 +431,10 @@ func TestErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %q: error %v, want %q", filepath.Base(c.path), c.name, err, c.want)
+		}
+		// libhdf5 names a truncated superblock "sblock": that is damage, not a lock.
+		if errors.Is(err, ErrLocked) {
+			t.Errorf("%s: a damaged file reported as locked: %v", filepath.Base(c.path), err)
 		}
 		t.Logf("%s: %v", filepath.Base(c.path), err)
 	}
