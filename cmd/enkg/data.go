@@ -178,11 +178,17 @@ func runDataExport(o dataExportOptions, stderr io.Writer) error {
 	}
 	defer f.Close()
 	n, nx, ny := f.Shape()
+	if n == 0 {
+		return fmt.Errorf("data export: %s holds no members", o.in)
+	}
+	if o.first >= n {
+		return fmt.Errorf("data export: --first %d is past the last member: %s holds %d (members 0–%d)", o.first, o.in, n, n-1)
+	}
 	if o.count == -1 {
 		o.count = n - o.first
 	}
-	if o.first > n || o.count > n-o.first || o.count <= 0 {
-		return fmt.Errorf("data export: members [%d, %d) out of range: %s holds %d", o.first, o.first+o.count, o.in, n)
+	if o.count > n-o.first {
+		return fmt.Errorf("data export: --first %d --count %d asks for members %d–%d: %s holds %d (members 0–%d)", o.first, o.count, o.first, o.first+o.count-1, o.in, n, n-1)
 	}
 	if err := memlimit.Check(fmt.Sprintf("data export: %d fields of %d×%d", o.count, nx, ny), 8*float64(o.count)*float64(nx)*float64(ny)); err != nil {
 		return err
