@@ -415,14 +415,24 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) error {
 		}
 		for k := 0; k+1 < len(n.Content); k += 2 {
 			name := n.Content[k].Value
+			known := false
+			var keys []string
 			for i := 0; i < t.NumField(); i++ {
 				f := t.Field(i)
 				tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+				if tag == "" || tag == "-" {
+					continue
+				}
+				keys = append(keys, tag)
 				if tag == name {
+					known = true
 					if err := checkNode(n.Content[k+1], f.Type, join(path, name)); err != nil {
 						return err
 					}
 				}
+			}
+			if !known && len(keys) > 0 {
+				return fmt.Errorf("%s: %w: unknown key (keys here: %s)", join(path, name), ErrConfig, strings.Join(keys, ", "))
 			}
 		}
 	case reflect.Array, reflect.Slice:
@@ -433,7 +443,23 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) error {
 				}
 			}
 		}
+	case reflect.Float64, reflect.Float32:
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+			return fmt.Errorf("%s: %w: no value (leave the key out for its default)", path, ErrConfig)
+		}
+		if n.Kind == yaml.ScalarNode {
+			var v float64
+			if err := n.Decode(&v); err != nil {
+				return fmt.Errorf("%s: %w: %q is not a number", path, ErrConfig, n.Value)
+			}
+		}
 	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64, reflect.Uint32:
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+			return fmt.Errorf("%s: %w: no value (leave the key out for its default)", path, ErrConfig)
+		}
+		if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!float" && n.ShortTag() != "!!int" {
+			return fmt.Errorf("%s: %w: %q is not an integer", path, ErrConfig, n.Value)
+		}
 		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
 			// YAML tags integers too large for int64 (2⁶⁴, 1e30) as floats: say which it is.
 			if f, _, err := big.ParseFloat(strings.TrimSpace(n.Value), 10, 256, big.ToNearestEven); err == nil && f.IsInt() && new(big.Float).Abs(f).Cmp(big.NewFloat(math.MaxInt64)) > 0 {

@@ -203,6 +203,12 @@ func TestConfigRules(t *testing.T) {
 		{[]string{"seed=18446744073709551615"}, "2⁶³"},
 		{[]string{"seed=18446744073709551616"}, "out of range"},
 		{[]string{"prior.bogus=1"}, "bogus"},
+		// Type errors and unknown keys name the key, not a line of the merged YAML.
+		{[]string{"problem.size=abc"}, `problem.size: problem: invalid configuration: "abc" is not an integer`},
+		{[]string{"problem.noise=nan"}, `problem.noise: problem: invalid configuration: "nan" is not a number`},
+		{[]string{"problem.sizee=3"}, "problem.sizee: problem: invalid configuration: unknown key (keys here: kind, size,"},
+		{[]string{"problem.size="}, "problem.size: problem: invalid configuration: no value"},
+		{[]string{"algorithm.enkg.scale="}, "algorithm.enkg.scale: problem: invalid configuration: no value"},
 	} {
 		if _, err := problem.Parse(linCfg, c.sets...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err = %v, want %q", c.sets, err, c.want)
