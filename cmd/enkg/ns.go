@@ -50,9 +50,9 @@ with the pseudo-spectral scheme of the EnKG paper's solver (2/3 dealiasing, Heun
 corrector with Crank–Nicolson viscosity, adaptive step dt = min(0.5h/max|u|, 0.5h²/μ),
 h = 1/max(Nx, Ny)) or a fixed step --dt.
 
---in holds one field of shape (Nx, Ny) or a stack of shape (K, Nx, Ny), float64 or float32,
-with w[i, j] the vorticity at x = i·L1/Nx (axis 0), y = j·L2/Ny (axis 1); Nx and Ny must be
-even. --out receives float64 fields of the same shape (with --stride s, of shape
+--in holds one field of shape (Nx, Ny) or a stack of shape (K, Nx, Ny) of any real numpy dtype
+(float64, float32 or an integer type, converted to float64), with w[i, j] the vorticity at
+x = i·L1/Nx (axis 0), y = j·L2/Ny (axis 1); Nx and Ny must be even. --out receives float64 fields of the same shape (with --stride s, of shape
 (⌈Nx/s⌉, ⌈Ny/s⌉): every s-th point along both axes, the paper's observation for s = 2). Each field of a stack takes its own
 time steps, on --workers goroutines; results do not depend on the number of workers.
 
