@@ -211,7 +211,7 @@ func loadField(what, path string, shape []int) ([]float64, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if a.Data == nil {
-		return nil, fmt.Errorf("%s: %s is complex: %w", what, path, ErrConfig)
+		return nil, fmt.Errorf("%s: %s holds complex numbers (dtype %s), want real numbers of shape %v: %w", what, path, a.Dtype, shape, ErrConfig)
 	}
 	ok := len(a.Shape) == len(shape)
 	for i := 0; ok && i < len(shape); i++ {
@@ -221,7 +221,7 @@ func loadField(what, path string, shape []int) ([]float64, error) {
 		return nil, fmt.Errorf("%s: %s has shape %v, want %v: %w", what, path, a.Shape, shape, operator.ErrDim)
 	}
 	if err := operator.CheckFinite(what, a.Data); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %s: %w", what, path, err)
 	}
 	return a.Data, nil
 }

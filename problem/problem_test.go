@@ -163,6 +163,18 @@ func TestGivenData(t *testing.T) {
 			t.Errorf("%v: err = %v, want a shape error", sets, err)
 		}
 	}
+	// A non-finite value names the file and the element.
+	nan := append([]float64(nil), truth...)
+	nan[9] = math.NaN()
+	nf := filepath.Join(dir, "nan.npy")
+	must(t, datasets.SaveNPY(nf, []int{8, 8}, nan))
+	c, err := problem.Parse(linCfg, "truth.file="+nf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := problem.Build(context.Background(), c); err == nil || !strings.Contains(err.Error(), "truth: "+nf+": truth[9] = NaN") {
+		t.Errorf("NaN in truth.file: err = %v, want it to name the file and truth[9]", err)
+	}
 	// Noise per truth: two truths from the same file with different seeds get different noise.
 	a := build(t, linCfg, "truth.file="+tf, "truth.seed=1")
 	b := build(t, linCfg, "truth.file="+tf, "truth.seed=2")
@@ -173,7 +185,7 @@ func TestGivenData(t *testing.T) {
 	if _, err := problem.Parse(linCfg, "truth.source=none"); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := problem.Parse(linCfg, "truth.source=none")
+	c, _ = problem.Parse(linCfg, "truth.source=none")
 	if _, err := problem.Build(context.Background(), c); err == nil {
 		t.Error("truth.source none without observation.file accepted")
 	}
