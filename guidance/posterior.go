@@ -871,13 +871,32 @@ func (g *gnGauss) propose(ctx context.Context, workers int, dst, z *mat.Dense, r
 // credible interval of the given level ∈ (0, 1) from the empirical quantiles (linear
 // interpolation between order statistics, numpy's default).
 func CredibleInterval(x *mat.Dense, level float64) (lo, hi []float64, err error) {
-	if !(level > 0 && level < 1) {
-		return nil, nil, fmt.Errorf("guidance: credible level %v must lie in (0, 1)", level)
+	l, h, err := CredibleIntervals(x, []float64{level})
+	if err != nil {
+		return nil, nil, err
+	}
+	return l[0], h[0], nil
+}
+
+// CredibleIntervals is CredibleInterval for several levels at once: lo[l] and hi[l] are the
+// intervals of levels[l]. Each column is sorted once, blocks of columns are gathered from
+// the rows (contiguous reads) and sorted on all cores; the result does not depend on the
+// number of cores.
+func CredibleIntervals(x *mat.Dense, levels []float64) (lo, hi [][]float64, err error) {
+	for _, level := range levels {
+		if !(level > 0 && level < 1) {
+			return nil, nil, fmt.Errorf("guidance: credible level %v must lie in (0, 1)", level)
+		}
 	}
 	j, d := x.Dims()
-	lo, hi = make([]float64, d), make([]float64, d)
-	col := make([]float64, j)
-	q := func(p float64) float64 {
+	if j < 1 {
+		return nil, nil, errors.New("guidance: credible intervals of an empty ensemble")
+	}
+	lo, hi = make([][]float64, len(levels)), make([][]float64, len(levels))
+	for l := range levels {
+		lo[l], hi[l] = make([]float64, d), make([]float64, d)
+	}
+	q := func(col []float64, p float64) float64 {
 		h := p * float64(j-1)
 		k := int(math.Floor(h))
 		if k >= j-1 {
@@ -885,14 +904,31 @@ func CredibleInterval(x *mat.Dense, level float64) (lo, hi []float64, err error)
 		}
 		return col[k] + (h-float64(k))*(col[k+1]-col[k])
 	}
-	for k := 0; k < d; k++ {
-		for i := 0; i < j; i++ {
-			col[i] = x.At(i, k)
+	const block = 64
+	workers := parallel.Workers(0)
+	bufs := make([][]float64, workers)
+	err = parallel.For(context.Background(), (d+block-1)/block, workers, func(w, b int) error {
+		k0 := b * block
+		k1 := min(d, k0+block)
+		if bufs[w] == nil {
+			bufs[w] = make([]float64, block*j)
 		}
-		slices.Sort(col)
-		lo[k], hi[k] = q((1-level)/2), q((1+level)/2)
-	}
-	return lo, hi, nil
+		buf := bufs[w]
+		for i := 0; i < j; i++ {
+			for c, v := range x.RawRowView(i)[k0:k1] {
+				buf[c*j+i] = v
+			}
+		}
+		for c := 0; c < k1-k0; c++ {
+			col := buf[c*j : (c+1)*j]
+			slices.Sort(col)
+			for l, level := range levels {
+				lo[l][k0+c], hi[l][k0+c] = q(col, (1-level)/2), q(col, (1+level)/2)
+			}
+		}
+		return nil
+	})
+	return lo, hi, err
 }
 
 // Coverage returns the fraction of entries of truth inside [lo, hi].

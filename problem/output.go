@@ -160,12 +160,12 @@ func (p *Problem) calibrationFigure(path string, res *guidance.Result) error {
 		return nil
 	}
 	emp := make([]float64, len(CalibrationLevels))
-	for i, lv := range CalibrationLevels {
-		lo, hi, err := guidance.CredibleInterval(res.Ensemble, lv)
-		if err != nil {
-			return err
-		}
-		emp[i] = guidance.Coverage(lo, hi, p.Truth)
+	lo, hi, err := guidance.CredibleIntervals(res.Ensemble, CalibrationLevels)
+	if err != nil {
+		return err
+	}
+	for i := range CalibrationLevels {
+		emp[i] = guidance.Coverage(lo[i], hi[i], p.Truth)
 	}
 	l := figures.Lines{Title: fmt.Sprintf("%s: coverage of the truth by central intervals", res.Method),
 		XLabel: "nominal level", YLabel: "fraction of pixels covered", Series: []figures.Series{

@@ -465,15 +465,12 @@ func (p *Problem) uncertainty(res *guidance.Result) error {
 	res.Metrics["std_median"] = guidance.Median(res.Std)
 	res.Metrics["std_max"] = mx
 	if p.Truth != nil && len(p.Truth) == len(res.Std) {
-		for _, lv := range []struct {
-			level float64
-			key   string
-		}{{0.5, "coverage_50"}, {0.9, "coverage_90"}, {0.95, "coverage_95"}} {
-			lo, hi, err := guidance.CredibleInterval(res.Ensemble, lv.level)
-			if err != nil {
-				return err
-			}
-			res.Metrics[lv.key] = guidance.Coverage(lo, hi, p.Truth)
+		lo, hi, err := guidance.CredibleIntervals(res.Ensemble, []float64{0.5, 0.9, 0.95})
+		if err != nil {
+			return err
+		}
+		for l, key := range []string{"coverage_50", "coverage_90", "coverage_95"} {
+			res.Metrics[key] = guidance.Coverage(lo[l], hi[l], p.Truth)
 		}
 	}
 	return nil
