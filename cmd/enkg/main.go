@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -42,9 +43,32 @@ Rules every command follows:
 }
 
 // signalContext is cancelled by SIGINT (Ctrl-C) or SIGTERM (timeout, batch schedulers,
-// kill): commands stop cleanly, solves save their partial results and checkpoint.
+// kill): commands stop cleanly, solves save their partial results and checkpoint. The first
+// signal is announced on stderr (saving a large ensemble's results can take a while) and
+// restores the default action, so a second signal ends the program at once (outputs are
+// written by rename, so none is left half-written; a temporary file may remain).
 func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			signal.Stop(ch)
+			fmt.Fprintf(os.Stderr, "\nenkg: %v: stopping cleanly (a second Ctrl-C or SIGTERM ends the program at once)\n", s)
+			cancel()
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+			cancel()
+		})
+	}
 }
 
 func main() {

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -236,8 +234,7 @@ func priorTrain(cmd *cobra.Command, o priorTrainOptions) error {
 	}
 	fmt.Fprintf(stderr, "prior train: %d parameters, %d training fields %d×%d×%d, %d validation fields, shifts %d×%d; normalisation mean %.4g std %.4g\n",
 		len(model.Network().Params()), data.N, data.C, data.H, data.W, val.N, s.ShiftRows, s.ShiftCols, norm.Mean, norm.Std)
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := cmd.Context() // cancelled by SIGINT/SIGTERM (main's signalContext)
 	log := &trainLog{dir: o.out}
 	if err := log.open(tr.Step()); err != nil {
 		return err

@@ -208,3 +208,67 @@ func TestSolveSIGTERMHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSecondSignal: the first SIGTERM cancels the command's context and says so on stderr;
+// a second one ends a process that is still busy (here: saving for 60 s) at once.
+func TestSecondSignal(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "cancelled")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSecondSignalHelper$")
+	cmd.Env = append(os.Environ(), "ENKG_SIGNAL_HELPER="+marker)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	wait := func(what string, ok func() bool) {
+		deadline := time.Now().Add(20 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s after 20 s:\n%s", what, stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	ready := marker + ".ready"
+	wait("ready file", func() bool { _, err := os.Stat(ready); return err == nil })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	wait("cancellation", func() bool { _, err := os.Stat(marker); return err == nil })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() {
+			t.Errorf("child: %v, want it ended by the second signal", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second SIGTERM did not end the process")
+	}
+	if !strings.Contains(stderr.String(), "stopping cleanly (a second Ctrl-C or SIGTERM ends the program at once)") {
+		t.Errorf("stderr does not announce the first signal:\n%s", stderr.String())
+	}
+}
+
+// TestSecondSignalHelper is the child process of TestSecondSignal.
+func TestSecondSignalHelper(t *testing.T) {
+	marker := os.Getenv("ENKG_SIGNAL_HELPER")
+	if marker == "" {
+		t.Skip("child process of TestSecondSignal")
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	if err := os.WriteFile(marker+".ready", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	<-ctx.Done()
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Second)
+}
