@@ -11,6 +11,7 @@ import (
 	"github.com/enkg-go/enkg/diffusion"
 	"github.com/enkg-go/enkg/guidance"
 	"github.com/enkg-go/enkg/imaging"
+	"github.com/enkg-go/enkg/internal/memlimit"
 	"github.com/enkg-go/enkg/operator"
 	"github.com/enkg-go/enkg/rng"
 )
@@ -141,6 +142,10 @@ func checkCommon(c Config) error {
 		if m := c.MemoryEstimate(); m > MaxMemory {
 			return fmt.Errorf("%w: problem.size %d with %d members needs about %.1f GiB (limit %.0f GiB, problem.MaxMemory)",
 				ErrConfig, pr.Size, c.members(), float64(m)/(1<<30), float64(MaxMemory)/(1<<30))
+		}
+		// MaxMemory is a fixed ceiling; this machine's memory (or ENKG_MAX_MEMORY) may be lower.
+		if err := memlimit.Check(fmt.Sprintf("problem.size %d with %d members", pr.Size, c.members()), float64(c.MemoryEstimate())); err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
 	switch c.Truth.Source {

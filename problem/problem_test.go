@@ -390,3 +390,21 @@ algorithm: {name: enkg, enkg: {members: 8, steps: 4, updates: 1}}
 		t.Errorf("misfit of the truth %v vs %v under two normalisations", ma, mb)
 	}
 }
+
+// TestMemoryLimit: a solve larger than this machine's memory limit (here ENKG_MAX_MEMORY) is
+// refused before anything is built, naming the size and the limit; below it, it builds.
+func TestMemoryLimit(t *testing.T) {
+	c, err := problem.Parse(linCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ENKG_MAX_MEMORY", "16K") // the estimate is 6·J·n²·8 B = 48 KiB
+	_, err = problem.Build(context.Background(), c)
+	if !errors.Is(err, problem.ErrConfig) || !strings.Contains(err.Error(), "ENKG_MAX_MEMORY") || !strings.Contains(err.Error(), "problem.size") {
+		t.Fatalf("err = %v, want a memory error naming problem.size and ENKG_MAX_MEMORY", err)
+	}
+	t.Setenv("ENKG_MAX_MEMORY", "1G")
+	if _, err := problem.Build(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+}
