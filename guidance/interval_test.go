@@ -77,7 +77,8 @@ func TestCredibleIntervals(t *testing.T) {
 }
 
 // BenchmarkCredibleIntervals: the 3 coverage levels of problem's metrics on a 256² field
-// with J = 128 members, against CredibleInterval called once per level.
+// with J = 128 members, against the straightforward implementation (naiveInterval) called
+// once per level.
 func BenchmarkCredibleIntervals(b *testing.B) {
 	const j, d = 128, 256 * 256
 	r := rand.New(rand.NewPCG(1, 2))

@@ -52,9 +52,10 @@ h = 1/max(Nx, Ny)) or a fixed step --dt.
 
 --in holds one field of shape (Nx, Ny) or a stack of shape (K, Nx, Ny) of any real numpy dtype
 (float64, float32 or an integer type, converted to float64), with w[i, j] the vorticity at
-x = i·L1/Nx (axis 0), y = j·L2/Ny (axis 1); Nx and Ny must be even. --out receives float64 fields of the same shape (with --stride s, of shape
-(⌈Nx/s⌉, ⌈Ny/s⌉): every s-th point along both axes, the paper's observation for s = 2). Each field of a stack takes its own
-time steps, on --workers goroutines; results do not depend on the number of workers.
+x = i·L1/Nx (axis 0), y = j·L2/Ny (axis 1); Nx and Ny must be even. --out receives float64
+fields of the same shape (with --stride s, of shape (⌈Nx/s⌉, ⌈Ny/s⌉): every s-th point along
+both axes, the paper's observation for s = 2). Each field of a stack takes its own time steps,
+on --workers goroutines; results do not depend on the number of workers.
 
 Units: lengths in the units of L1, L2 (default 2π), time in the same units with unit
 velocity scale; the viscosity is 1/Re. The default forcing is Kolmogorov forcing
