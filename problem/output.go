@@ -12,6 +12,7 @@ import (
 	"github.com/enkg-go/enkg/figures"
 	"github.com/enkg-go/enkg/guidance"
 	"github.com/enkg-go/enkg/internal/atomicfile"
+	"gonum.org/v1/gonum/mat"
 )
 
 // Files are the outputs Save writes, config.yaml last.
@@ -148,24 +149,18 @@ func (p *Problem) figures(dir string, res *guidance.Result) error {
 // CalibrationLevels are the nominal levels of calibration.png.
 var CalibrationLevels = []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99}
 
-// calibrationFigure draws, for an ensemble of at least 2 members and a truth, the fraction
-// of pixels whose truth lies in the ensemble's central interval of each nominal level
-// (CalibrationLevels) against the level: the diagonal for a calibrated sampler, below it
-// for an over-confident one.
+// calibrationFigure draws the coverage of the truth by the ensemble's central interval of
+// each nominal level of CalibrationLevels (the metrics coverage_L that Evaluate writes for
+// an ensemble of at least 2 members and a truth; no figure without them) against the level:
+// the diagonal for a calibrated sampler, below it for an over-confident one.
 func (p *Problem) calibrationFigure(path string, res *guidance.Result) error {
-	if res.Ensemble == nil || p.Truth == nil {
-		return nil
-	}
-	if j, _ := res.Ensemble.Dims(); j < 2 {
-		return nil
-	}
 	emp := make([]float64, len(CalibrationLevels))
-	lo, hi, err := guidance.CredibleIntervals(res.Ensemble, CalibrationLevels)
-	if err != nil {
-		return err
-	}
-	for i := range CalibrationLevels {
-		emp[i] = guidance.Coverage(lo[i], hi[i], p.Truth)
+	for i, level := range CalibrationLevels {
+		v, ok := res.Metrics[coverageKey(level)]
+		if !ok {
+			return nil
+		}
+		emp[i] = v
 	}
 	l := figures.Lines{Title: fmt.Sprintf("%s: coverage of the truth by central intervals", res.Method),
 		XLabel: "nominal level", YLabel: "fraction of pixels covered", Series: []figures.Series{
@@ -186,12 +181,14 @@ func (p *Problem) intervalFigure(path string, res *guidance.Result) error {
 	if j, _ := res.Ensemble.Dims(); j < 2 {
 		return nil
 	}
-	lo, hi, err := guidance.CredibleInterval(res.Ensemble, 0.9)
+	n0, n1 := p.Shape[0], p.Shape[1]
+	row := n0 / 2
+	j, _ := res.Ensemble.Dims()
+	// Only the row's pixels are sorted.
+	lo, hi, err := guidance.CredibleInterval(res.Ensemble.Slice(0, j, row*n1, (row+1)*n1).(*mat.Dense), 0.9)
 	if err != nil {
 		return err
 	}
-	n0, n1 := p.Shape[0], p.Shape[1]
-	row := n0 / 2
 	xs := make([]float64, n1)
 	for i := range xs {
 		xs[i] = float64(i)
@@ -202,7 +199,7 @@ func (p *Problem) intervalFigure(path string, res *guidance.Result) error {
 		title += fmt.Sprintf(" (coverage of all pixels %.2f)", v)
 	}
 	l := figures.Lines{Title: title, XLabel: "column", YLabel: "value", Series: []figures.Series{
-		{Name: "mean", X: xs, Y: line(res.Mean)}, {Name: "5 % quantile", X: xs, Y: line(lo)}, {Name: "95 % quantile", X: xs, Y: line(hi)}}}
+		{Name: "mean", X: xs, Y: line(res.Mean)}, {Name: "5 % quantile", X: xs, Y: lo}, {Name: "95 % quantile", X: xs, Y: hi}}}
 	if p.Truth != nil {
 		l.Series = append([]figures.Series{{Name: "truth", X: xs, Y: line(p.Truth)}}, l.Series...)
 	}

@@ -450,10 +450,11 @@ func (p *Problem) Evaluate(ctx context.Context, res *guidance.Result) error {
 }
 
 // uncertainty adds, for an ensemble of at least 2 members, the per-pixel std summary
-// (std_mean, std_median, std_max) and, with a truth, coverage_50, coverage_90 and
-// coverage_95: the fraction of pixels whose truth lies in the central interval of that
-// level of the ensemble (coverage_90: between its 5 % and 95 % quantiles); the level itself
-// for a calibrated sampler.
+// (std_mean, std_median, std_max) and, with a truth, coverage_L for every level of
+// CalibrationLevels (coverage_10 … coverage_99): the fraction of pixels whose truth lies in
+// the central interval of that level of the ensemble (coverage_90: between its 5 % and 95 %
+// quantiles); the level itself for a calibrated sampler. One sort of each pixel's members
+// serves every level, and calibration.png is drawn from these metrics.
 func (p *Problem) uncertainty(res *guidance.Result) error {
 	if res.Ensemble == nil {
 		return nil
@@ -470,15 +471,20 @@ func (p *Problem) uncertainty(res *guidance.Result) error {
 	res.Metrics["std_median"] = guidance.Median(res.Std)
 	res.Metrics["std_max"] = mx
 	if p.Truth != nil && len(p.Truth) == len(res.Std) {
-		lo, hi, err := guidance.CredibleIntervals(res.Ensemble, []float64{0.5, 0.9, 0.95})
+		lo, hi, err := guidance.CredibleIntervals(res.Ensemble, CalibrationLevels)
 		if err != nil {
 			return err
 		}
-		for l, key := range []string{"coverage_50", "coverage_90", "coverage_95"} {
-			res.Metrics[key] = guidance.Coverage(lo[l], hi[l], p.Truth)
+		for l, level := range CalibrationLevels {
+			res.Metrics[coverageKey(level)] = guidance.Coverage(lo[l], hi[l], p.Truth)
 		}
 	}
 	return nil
+}
+
+// coverageKey is the metrics key of the coverage at a nominal level: coverage_90 for 0.9.
+func coverageKey(level float64) string {
+	return fmt.Sprintf("coverage_%.0f", 100*level)
 }
 
 // DataMisfit returns Loss(G(x), y) for a field x in physical units.

@@ -59,6 +59,19 @@ func TestSolvePosteriorConfig(t *testing.T) {
 	if c := m.Metrics["coverage_90"]; c < 0.7 || c > 1 {
 		t.Errorf("coverage_90 %.3f with J = 64", c)
 	}
+	// The calibration curve (calibration.png's points): nested intervals cover more.
+	prev := 0.0
+	for _, k := range []string{"coverage_10", "coverage_20", "coverage_30", "coverage_40", "coverage_50", "coverage_60",
+		"coverage_70", "coverage_80", "coverage_90", "coverage_95", "coverage_99"} {
+		c, ok := m.Metrics[k]
+		if !ok || c < prev || c > 1 {
+			t.Errorf("%s = %v (present %v) after %v: want a non-decreasing curve in [0, 1]", k, c, ok, prev)
+		}
+		prev = c
+	}
+	if _, err := os.Stat(filepath.Join(out, "calibration.png")); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestSolvePosteriorBadSettings(t *testing.T) {
