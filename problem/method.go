@@ -52,20 +52,32 @@ func (c Config) Method() (guidance.Method, error) {
 	if fail == guidance.FailResample && a.Name != "enkg" && a.Name != "eki" {
 		return nil, fmt.Errorf("%w: algorithm.on_member_failure resample is for enkg and eki, not %s", ErrConfig, a.Name)
 	}
+	// section names the settings' section in a validation error (the schedule of the
+	// gradient baselines is algorithm.schedule).
+	section := func(key string, m guidance.Method, err error) (guidance.Method, error) {
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrConfig, key, err)
+		}
+		return m, nil
+	}
 	switch a.Name {
 	case "enkg":
-		return guidance.NewEnKG(c.EnKGSettings())
+		m, err := guidance.NewEnKG(c.EnKGSettings())
+		return section("algorithm.enkg", m, err)
 	case "eki":
-		return guidance.NewEKI(c.EKISettings())
+		m, err := guidance.NewEKI(c.EKISettings())
+		return section("algorithm.eki", m, err)
 	case "dps", "forward-gsg", "central-gsg":
 		g := map[string]guidance.GradientEstimate{"dps": guidance.Exact, "forward-gsg": guidance.ForwardGSG, "central-gsg": guidance.CentralGSG}[a.Name]
 		d := a.DPS
-		return guidance.NewDPS(guidance.DPSSettings{Members: d.Members, Schedule: sch, Scale: d.Scale, ODE: d.ODE, Gradient: g,
+		m, err := guidance.NewDPS(guidance.DPSSettings{Members: d.Members, Schedule: sch, Scale: d.Scale, ODE: d.ODE, Gradient: g,
 			Queries: d.Queries, BatchSize: d.BatchSize, Mu: d.Mu, Seed: c.Seed})
+		return section("algorithm.dps or algorithm.schedule", m, err)
 	case "dpg":
 		d := a.DPG
-		return guidance.NewDPG(guidance.DPGSettings{Members: d.Members, Schedule: sch, Scale: d.Scale, MCSamples: d.MCSamples,
+		m, err := guidance.NewDPG(guidance.DPGSettings{Members: d.Members, Schedule: sch, Scale: d.Scale, MCSamples: d.MCSamples,
 			BatchSize: d.BatchSize, Beta: d.Beta, RMin: d.RMin, ODE: d.ODE, Seed: c.Seed})
+		return section("algorithm.dpg or algorithm.schedule", m, err)
 	case "posterior":
 		s, err := c.PosteriorSettings()
 		if err != nil {
@@ -74,8 +86,9 @@ func (c Config) Method() (guidance.Method, error) {
 		return guidance.NewPosterior(s)
 	case "scg":
 		s := a.SCG
-		return guidance.NewSCG(guidance.SCGSettings{Members: s.Members, Schedule: sch, Candidates: s.Candidates,
+		m, err := guidance.NewSCG(guidance.SCGSettings{Members: s.Members, Schedule: sch, Candidates: s.Candidates,
 			BatchSize: s.BatchSize, Threshold: s.Threshold, Seed: c.Seed})
+		return section("algorithm.scg or algorithm.schedule", m, err)
 	}
 	return nil, fmt.Errorf("%w: algorithm.name %q (want enkg, eki, dps, forward-gsg, central-gsg, dpg, scg or posterior)", ErrConfig, a.Name)
 }

@@ -361,7 +361,7 @@ func unetPrior(c Config, d int) (*Prior, error) {
 	} else {
 		var err error
 		if m, err = unet.Load(pc.Weights, pc.Config, unet.Settings{Workers: c.Workers}); err != nil {
-			return nil, fmt.Errorf("prior: %w", err)
+			return nil, err // the callers say "prior: "
 		}
 		loaded.Store(key, m)
 	}

@@ -226,15 +226,20 @@ func TestConfigRules(t *testing.T) {
 			t.Errorf("%v: err = %v, want %q", c.sets, err, c.want)
 		}
 	}
-	// Zero settings with a non-zero default are rejected, not silently used.
-	for _, sets := range [][]string{{"algorithm.name=eki", "algorithm.eki.scale=0"}, {"algorithm.enkg.scale=0"},
-		{"algorithm.enkg.steps=0"}, {"algorithm.enkg.sigma_max=0"}} {
-		c, err := problem.Parse(linCfg, sets...)
+	// Zero settings with a non-zero default are rejected, not silently used, by an error
+	// that names the settings' section.
+	for _, c := range []struct {
+		sets    []string
+		section string
+	}{{[]string{"algorithm.name=eki", "algorithm.eki.scale=0"}, "algorithm.eki"}, {[]string{"algorithm.enkg.scale=0"}, "algorithm.enkg"},
+		{[]string{"algorithm.enkg.steps=0"}, "algorithm.enkg"}, {[]string{"algorithm.enkg.sigma_max=0"}, "algorithm.enkg"},
+		{[]string{"algorithm.name=dpg", "algorithm.dpg.members=0"}, "algorithm.dpg"}, {[]string{"algorithm.name=scg", "algorithm.scg.candidates=0"}, "algorithm.scg"}} {
+		cfg, err := problem.Parse(linCfg, c.sets...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Method(); err == nil {
-			t.Errorf("%v accepted", sets)
+		if _, err := cfg.Method(); err == nil || !errors.Is(err, problem.ErrConfig) || !strings.Contains(err.Error(), "invalid configuration: "+c.section) {
+			t.Errorf("%v: err = %v, want a configuration error naming %s", c.sets, err, c.section)
 		}
 	}
 	c, _ := problem.Parse(linCfg, "prior.variance=0")
