@@ -221,6 +221,7 @@ func solveResumeCheck(dir string, cfg problem.Config, stderr io.Writer) (*guidan
 	if err := solveCheckOut(dir, false, nil); err != nil {
 		return nil, fmt.Errorf("--resume: %s has no checkpoint and no results of this configuration: %w", dir, err)
 	}
+	fmt.Fprintf(stderr, "solve: --resume: %s holds nothing to continue: starting from the beginning\n", dir)
 	return nil, nil
 }
 

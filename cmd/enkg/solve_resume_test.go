@@ -128,8 +128,12 @@ func solveResume(t *testing.T, alg string) {
 // checkpoints and --resume with --force are refused.
 func TestSolveResumeRefusals(t *testing.T) {
 	cfg := solveWriteConfig(t, solveTestConfig)
-	if err := runSolve(context.Background(), solveOptions{config: cfg, out: t.TempDir(), sets: []string{"algorithm.enkg.steps=3"}, resume: true}, io.Discard); err != nil {
+	var msg bytes.Buffer
+	if err := runSolve(context.Background(), solveOptions{config: cfg, out: t.TempDir(), sets: []string{"algorithm.enkg.steps=3"}, resume: true}, &msg); err != nil {
 		t.Errorf("--resume into an empty directory: %v", err)
+	}
+	if !strings.Contains(msg.String(), "starting from the beginning") {
+		t.Errorf("--resume into an empty directory starts without saying so:\n%s", msg.String())
 	}
 	err := runSolve(context.Background(), solveOptions{config: cfg, out: t.TempDir(), sets: []string{"algorithm.name=dps"}, resume: true}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "cannot be resumed") {
