@@ -142,7 +142,8 @@ type PosteriorResult struct {
 // the least-squares linearisation of every evaluation so far. It uses only forward
 // evaluations of G and of the denoiser. See the package documentation ("Posterior
 // sampling") for the derivation. Cancelling the context returns the current (partial)
-// ensemble with ctx.Err(); Posterior is not Resumable.
+// ensemble with ctx.Err() — no result while the initial prior samples are being drawn;
+// Posterior is not Resumable.
 type Posterior struct{ s PosteriorSettings }
 
 // NewPosterior validates s and returns the method.
@@ -232,7 +233,13 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 		prior:   engineDenoiser{eng: eng, d: p.Prior},
 	}
 	out := &PosteriorResult{}
+	ready := false // the particles are fields (after the initial prior samples)
 	finish := func(stages int, err error) (*PosteriorResult, error) {
+		if !ready {
+			// Stopped while mapping the initial latents: the rows are half-integrated
+			// ODE states, not fields — no partial result.
+			return nil, err
+		}
 		out.Result = newResult(m.Name(), st.x, ses.counts(), stages, ses.elapsed())
 		m.summarise(out)
 		return out, err
@@ -253,6 +260,7 @@ func (m *Posterior) RunPosterior(ctx context.Context, p *Problem, eng Engine, re
 	if err := m.evaluate(ctx, p, eng, st, st.x, st.y, st.phi, st.z); err != nil {
 		return fail(0, "initial prior samples", err)
 	}
+	ready = true
 	st.lin.add(st.z, st.y)
 	logw := make([]float64, j)
 	idx := make([]int, j)

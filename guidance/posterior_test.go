@@ -504,6 +504,14 @@ func TestPosteriorCancel(t *testing.T) {
 	if res == nil || res.Ensemble == nil || res.Steps < 2 {
 		t.Errorf("partial result %+v", res)
 	}
+	// Stopped while the initial latents are mapped to fields: no result (its rows would be
+	// half-integrated ODE states, not fields).
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	res, err = Solve(ctx, o.p, m, Options{})
+	if !errors.Is(err, context.Canceled) || res != nil {
+		t.Errorf("cancelled before the prior samples: result %v, error %v; want none and context.Canceled", res, err)
+	}
 }
 
 // TestPosteriorOracleStudy runs the linear-Gaussian oracles on 32² and at other noise
