@@ -178,12 +178,12 @@ func (p *Problem) intervalFigure(path string, res *guidance.Result) error {
 	if res.Ensemble == nil {
 		return nil
 	}
-	if j, _ := res.Ensemble.Dims(); j < 2 {
+	j, _ := res.Ensemble.Dims()
+	if j < 2 {
 		return nil
 	}
 	n0, n1 := p.Shape[0], p.Shape[1]
 	row := n0 / 2
-	j, _ := res.Ensemble.Dims()
 	// Only the row's pixels are sorted.
 	lo, hi, err := guidance.CredibleInterval(res.Ensemble.Slice(0, j, row*n1, (row+1)*n1).(*mat.Dense), 0.9)
 	if err != nil {
