@@ -409,6 +409,12 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) error {
 		t = t.Elem()
 	}
 	switch t.Kind() {
+	case reflect.Float64, reflect.Float32, reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64, reflect.Uint32:
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+			return fmt.Errorf("%s: %w: no value (leave the key out for its default)", path, ErrConfig)
+		}
+	}
+	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			return nil // the decoder reports it
@@ -444,9 +450,6 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) error {
 			}
 		}
 	case reflect.Float64, reflect.Float32:
-		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
-			return fmt.Errorf("%s: %w: no value (leave the key out for its default)", path, ErrConfig)
-		}
 		if n.Kind == yaml.ScalarNode {
 			var v float64
 			if err := n.Decode(&v); err != nil {
@@ -454,9 +457,6 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) error {
 			}
 		}
 	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64, reflect.Uint32:
-		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
-			return fmt.Errorf("%s: %w: no value (leave the key out for its default)", path, ErrConfig)
-		}
 		if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!float" && n.ShortTag() != "!!int" {
 			return fmt.Errorf("%s: %w: %q is not an integer", path, ErrConfig, n.Value)
 		}
