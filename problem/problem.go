@@ -117,10 +117,6 @@ func Observe(ctx context.Context, c Config, truth []float64) ([]float64, error) 
 	return p.Observation, nil
 }
 
-// MaxMemory bounds the estimated memory of a solve (bytes): a larger problem.size or
-// ensemble is refused before anything is allocated.
-var MaxMemory int64 = 32 << 30
-
 func checkCommon(c Config) error {
 	pr := c.Problem
 	if !(pr.Noise >= 0) || math.IsInf(pr.Noise, 0) {
@@ -139,11 +135,7 @@ func checkCommon(c Config) error {
 		if pr.Size > 4096 {
 			return fmt.Errorf("%w: problem.size %d exceeds 4096", ErrConfig, pr.Size)
 		}
-		if m := c.MemoryEstimate(); m > MaxMemory {
-			return fmt.Errorf("%w: problem.size %d with %d members needs about %.1f GiB (limit %.0f GiB, problem.MaxMemory)",
-				ErrConfig, pr.Size, c.members(), float64(m)/(1<<30), float64(MaxMemory)/(1<<30))
-		}
-		// MaxMemory is a fixed ceiling; this machine's memory (or ENKG_MAX_MEMORY) may be lower.
+		// The machine's memory, a cgroup limit or ENKG_MAX_MEMORY bounds the solve (internal/memlimit).
 		if err := memlimit.Check(fmt.Sprintf("problem.size %d with %d members", pr.Size, c.members()), float64(c.MemoryEstimate())); err != nil {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
 		}
