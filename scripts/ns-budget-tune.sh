@@ -15,23 +15,20 @@
 # its forward and denoiser evaluations and wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-HDF5_CFLAGS=$(pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
-HDF5_LDFLAGS=$(pkg-config --libs-only-L hdf5 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial)
-export CGO_ENABLED=1 CGO_CFLAGS="${CGO_CFLAGS:-} $HDF5_CFLAGS" CGO_LDFLAGS="${CGO_LDFLAGS:-} $HDF5_LDFLAGS"
+source scripts/lib.sh
 out=${ENKG_NS_OUT:-out/ns-budget-tune}
 mkdir -p "$out"
 bin=$out/enkg
 go build -o "$bin" ./cmd/enkg
 grid=("$@")
 (( ${#grid[@]} )) || grid=("128 8 2 2" "128 16 2 1" "128 8 2 2 sigma_max=5")
-field() { grep -o "\"$1\": [^,}]*" "$2" | head -1 | cut -d' ' -f2; }
 for g in "${grid[@]}"; do
   read -r members steps updates scale extra <<<"$g"
   sets=()
   for kv in ${extra//,/ }; do sets+=(--set "algorithm.enkg.$kv"); done
   for ti in ${ENKG_NS_TUNE_TRUTHS:-0 1}; do
     dir=$out/J$members-N$steps-U$updates-s$scale${extra:+-${extra//[=,]/-}}/truth$ti
-    if ! grep -qs '"complete": true' "$dir/metrics.json" || [[ ! -f $dir/wall_s ]]; then
+    if ! solve_done "$dir" || [[ ! -f $dir/wall_s ]]; then
       rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
       start=$(date +%s)
       "$bin" solve --config configs/navier-stokes-neural.yaml --set truth.seed=2000 --set truth.index=$ti \
@@ -40,7 +37,7 @@ for g in "${grid[@]}"; do
       echo $(( $(date +%s) - start )) >"$dir/wall_s"
     fi
     printf 'J=%s N=%s updates=%s scale=%s %s truth=%d rel_l2=%.3f forward=%s denoiser=%s wall_s=%s\n' \
-      "$members" "$steps" "$updates" "$scale" "${extra:-}" "$ti" "$(field rel_l2 "$dir/metrics.json")" \
-      "$(field forward "$dir/metrics.json")" "$(field denoiser "$dir/metrics.json")" "$(cat "$dir/wall_s")"
+      "$members" "$steps" "$updates" "$scale" "${extra:-}" "$ti" "$(metric rel_l2 "$dir/metrics.json")" \
+      "$(metric forward "$dir/metrics.json")" "$(metric denoiser "$dir/metrics.json")" "$(cat "$dir/wall_s")"
   done
 done

@@ -2,7 +2,7 @@
 # Localization radius and scale for EnKG (neural prior) and EKI on the Navier–Stokes study's
 # validation truths (fields 0–1 of `enkg data ns --seed 2000`, never test truths), σ = 0: the
 # ad-hoc grid that chose the "localized" rows of scripts/ns-study.sh
-# (results/ns-study/localization.md). Resumable (a finished solve is skipped). Writes one line
+# (results/ns-study/localization.md). Resumable (a finished solve is skipped; an interrupted one is redone). Writes one line
 # per solve to stdout and every solve's outputs under out/ns-localize-tune/.
 #
 #   scripts/ns-localize-tune.sh                       # the grid below
@@ -11,9 +11,7 @@
 # Cost on 2 cores: EnKG ≈ 2.2 min, EKI ≈ 1.1 min per solve.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-HDF5_CFLAGS=$(pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
-HDF5_LDFLAGS=$(pkg-config --libs-only-L hdf5 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial)
-export CGO_ENABLED=1 CGO_CFLAGS="${CGO_CFLAGS:-} $HDF5_CFLAGS" CGO_LDFLAGS="${CGO_LDFLAGS:-} $HDF5_LDFLAGS"
+source scripts/lib.sh
 data=${ENKG_NS_DATA:-data/ns64-train.h5}
 [[ -f $data ]] || { echo "ns-localize-tune: $data is missing (enkg data ns --res 64 --spinup 5 --re 200 --seed 0 --n 1000)" >&2; exit 1; }
 out=${ENKG_NS_OUT:-out/ns-localize-tune}
@@ -27,7 +25,7 @@ for g in "${grid[@]}"; do
   read -r method radius scale <<<"$g"
   for ti in 0 1; do
     dir=$out/$method-r$radius-s$scale/truth$ti
-    if [[ ! -f $dir/metrics.json ]]; then
+    if ! solve_done "$dir"; then
       rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
       if [[ $method == enkg ]]; then
         args=(--config configs/navier-stokes-neural.yaml)
@@ -37,7 +35,6 @@ for g in "${grid[@]}"; do
       "$bin" solve "${args[@]}" --set truth.seed=2000 --set truth.index=$ti --set problem.noise=0 \
         --set algorithm.$method.localization=$radius --set algorithm.$method.scale=$scale --out "$dir" >"$dir.log" 2>&1
     fi
-    rel=$(grep -o '"rel_l2": [^,]*' "$dir/metrics.json" | head -1 | cut -d' ' -f2)
-    printf '%s radius=%s scale=%s truth=%d rel_l2=%.3f\n' "$method" "$radius" "$scale" "$ti" "$rel"
+    printf '%s radius=%s scale=%s truth=%d rel_l2=%.3f\n' "$method" "$radius" "$scale" "$ti" "$(metric rel_l2 "$dir/metrics.json")"
   done
 done
