@@ -26,9 +26,7 @@
 # (ENKG_NS_DATA; `enkg data ns --res 64 --spinup 5 --re 200 --seed 0`) for the Gaussian prior.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-HDF5_CFLAGS=$(pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
-HDF5_LDFLAGS=$(pkg-config --libs-only-L hdf5 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial)
-export CGO_ENABLED=1 CGO_CFLAGS="${CGO_CFLAGS:-} $HDF5_CFLAGS" CGO_LDFLAGS="${CGO_LDFLAGS:-} $HDF5_LDFLAGS"
+source scripts/lib.sh
 for f in priors/ns64/weights.npz priors/ns64/config.json; do
   [[ -f $f ]] || { echo "ns-study: $f is missing (the trained 64² prior)" >&2; exit 1; }
 done
