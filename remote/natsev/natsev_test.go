@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,8 +95,22 @@ func startWorker(ctx context.Context, t *testing.T, u string, fp [32]byte, in, o
 	if dieAfter > 0 {
 		ev = &dying{Evaluator: ev, nc: nc, after: dieAfter}
 	}
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, nc, fp, ev, t.Logf) }()
+	// Serve's first log line says it has subscribed: wait for it, so that a test's
+	// requests do not all go to the workers that happened to start first.
+	done, ready := make(chan error, 1), make(chan struct{})
+	var once sync.Once
+	logf := func(f string, a ...any) {
+		t.Logf(f, a...)
+		once.Do(func() { close(ready) })
+	}
+	go func() { done <- Serve(ctx, nc, fp, ev, logf) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("worker: %v", err)
+	case <-ctx.Done():
+		t.Fatal("worker did not subscribe")
+	}
 	return done
 }
 
