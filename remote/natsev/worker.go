@@ -145,7 +145,8 @@ func FetchJob(ctx context.Context, nc *nats.Conn, timeout time.Duration) (*JobIn
 // coordinator sends them again to another worker after its timeout. Requests waiting for this
 // worker are evaluated together, as one batch of up to ev.Workers() rows (an Evaluator with a
 // Workers method, such as guidance.Pool) or as many as one request holds, so that small
-// messages still use every core. logf (nil: none) logs each batch.
+// messages still use every core. logf (nil: none) logs each batch; its first line
+// ("serving …") comes once the server has the subscription, so a caller may wait for it.
 func Serve(ctx context.Context, nc *nats.Conn, fp [32]byte, ev guidance.Evaluator, logf func(string, ...any)) error {
 	if logf == nil {
 		logf = func(string, ...any) {}
