@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,8 @@ import (
 // priorTrainOptions are the flags of `enkg prior train`.
 type priorTrainOptions struct {
 	data, val, config, out string
+	init                   string
+	pMean, pStd            float64
 	valCount               int
 	steps, batch           int
 	lr                     float64
@@ -68,6 +71,12 @@ for 'enkg data ns' files (forcing −4cos(4y), y along the second axis), any shi
 first axis and shifts by multiples of ny/4 along the second (the forcing's period); none
 for other files. Rotations and flips are never applied (not symmetries of forced flow).
 
+Fine-tuning: --init W.npz starts from saved weights (a state_dict of the --config network,
+e.g. a shipped prior's weights.npz) instead of EDM's random initialisation; the EMA starts
+from them too, and Adam's moments from zero. --p-mean and --p-std move the training σ
+distribution (ln σ ~ N(P_mean, P_std²) in the network's units, where the data's std is
+σ_data = 0.5): a larger P_mean spends more of the images at high noise.
+
 Interrupting (Ctrl-C or SIGTERM) writes a checkpoint; --resume continues from DIR's
 checkpoint to the same weights as an uninterrupted run (a larger --steps extends a finished
 run; every other setting must be the same). Results are reproducible from
@@ -86,6 +95,9 @@ run; every other setting must be the same). Results are reproducible from
 	f.IntVar(&o.valCount, "val-count", 256, "fields held out of --data for validation when --val is not given (1 ≤ n < N)")
 	f.StringVar(&o.config, "config", "", "network description (.json, enkg-unet/1)")
 	f.StringVar(&o.out, "out", "", "output directory")
+	f.StringVar(&o.init, "init", "", "start from these weights (.npz state_dict of the --config network) instead of a random initialisation")
+	f.Float64Var(&o.pMean, "p-mean", d.PMean, "mean of ln σ in the training σ distribution (network units)")
+	f.Float64Var(&o.pStd, "p-std", d.PStd, "std of ln σ in the training σ distribution (> 0)")
 	f.IntVar(&o.steps, "steps", d.Steps, "optimiser steps (≥ 1)")
 	f.IntVar(&o.batch, "batch", d.Batch, "images per step (≥ 1)")
 	f.Float64Var(&o.lr, "lr", d.LR, "Adam learning rate (> 0)")
@@ -206,12 +218,15 @@ func priorTrain(cmd *cobra.Command, o priorTrainOptions) error {
 	if _, err := os.Stat(ckPath); err == nil && !o.resume {
 		return fmt.Errorf("%s exists: add --resume to continue that run, or choose another --out", ckPath)
 	}
-	model, err := unet.NewTrainable(spec, o.seed, unet.Settings{Workers: o.workers})
+	model, err := newTrainModel(spec, o)
 	if err != nil {
 		return err
 	}
+	if !(o.pStd > 0) || math.IsInf(o.pStd, 0) || math.IsNaN(o.pMean) || math.IsInf(o.pMean, 0) {
+		return fmt.Errorf("--p-mean %v --p-std %v: need finite values and --p-std > 0", o.pMean, o.pStd)
+	}
 	s := train.Settings{Steps: o.steps, Batch: o.batch, LR: o.lr, WarmupImages: o.warmup, EMAHalfLife: o.emaHalfLife,
-		Seed: o.seed}
+		PMean: o.pMean, PStd: o.pStd, Seed: o.seed}
 	switch {
 	case o.shifts == "on":
 		s.ShiftRows, s.ShiftCols = 1, 1
@@ -290,6 +305,27 @@ func priorTrain(cmd *cobra.Command, o priorTrainOptions) error {
 	fmt.Fprintf(stderr, "prior train: wrote %s and %s (EMA weights after %d steps)\n",
 		filepath.Join(o.out, "weights.npz"), filepath.Join(o.out, "config.json"), tr.Step())
 	return nil
+}
+
+// newTrainModel returns the network to train: EDM's random initialisation from --seed, or
+// the weights of --init (a state_dict of the same architecture) for fine-tuning.
+func newTrainModel(spec *unet.Spec, o priorTrainOptions) (*unet.Model, error) {
+	set := unet.Settings{Workers: o.workers}
+	if o.init == "" {
+		return unet.NewTrainable(spec, o.seed, set)
+	}
+	state, err := datasets.LoadNPZ(o.init)
+	if err != nil {
+		return nil, fmt.Errorf("--init: %w", err)
+	}
+	m, err := unet.New(spec, state, set)
+	if err != nil {
+		return nil, fmt.Errorf("--init %s does not fit --config %s: %w", o.init, o.config, err)
+	}
+	if err := m.Trainable(); err != nil {
+		return nil, fmt.Errorf("--init %s: %w", o.init, err)
+	}
+	return m, nil
 }
 
 // savePrior writes DIR/weights.npz (the state_dict, float32) and DIR/config.json.
