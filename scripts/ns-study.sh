@@ -13,6 +13,9 @@
 #   ENKG_NS_CACHED=1 scripts/ns-study.sh                  # only tabulate the solves already saved
 #   ENKG_NS_RECORDED=results/ns-study/per_truth.csv ENKG_NS_CACHED=1 scripts/ns-study.sh
 #                                                         # ... with the committed solves of other machines
+#   ENKG_NS_RECORD=$PWD/results/ns-study/per_truth.csv scripts/ns-study.sh
+#                                                         # each finished solve also goes into the committed
+#                                                         # per_truth.csv at once (kept if the machine is lost)
 #   scripts/ns-study.sh --tune                            # first: baseline scales on validation truths (seed 2000)
 #   ENKG_NS_TUNE_METHODS=enkg scripts/ns-study.sh --tune  # only EnKG's scale (1, 2, 4)
 #   ENKG_NS_TUNE_TRUTHS=1 scripts/ns-study.sh --tune      # on the first validation truth only

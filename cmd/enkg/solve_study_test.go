@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/enkg-go/enkg/guidance"
+	"github.com/enkg-go/enkg/internal/atomicfile"
 	"github.com/enkg-go/enkg/problem"
 )
 
@@ -75,7 +77,10 @@ func envInt(name string, def int) int {
 // the solves already saved, a row only where some truth is done, marked when not all are),
 // ENKG_NS_RECORDED (a per_truth.csv this test wrote, e.g. results/ns-study/per_truth.csv: its
 // solves count as done where none is saved here, so a fresh machine adds rows to the
-// committed table without solving it again).
+// committed table without solving it again), ENKG_NS_RECORD (a per_truth.csv, e.g. the
+// same results/ns-study/per_truth.csv, that every solve of this run is written into as soon
+// as it is tabulated — see recordSolve — so that a run whose machine is lost keeps its
+// finished solves in the working tree).
 func TestNSStudy(t *testing.T) {
 	if os.Getenv("ENKG_NS_STUDY") == "" {
 		t.Skip("the Navier–Stokes study runs for hours on 2 cores; scripts/ns-study.sh sets ENKG_NS_STUDY=1")
@@ -117,6 +122,7 @@ func TestNSStudy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	recordTo := os.Getenv("ENKG_NS_RECORD")
 	var perTruth strings.Builder // per_truth.csv: one line per solve, for plots (notebooks/navier-stokes-study.ipynb)
 	perTruth.WriteString("sigma,method,truth,rel_l2,forward,denoiser,wall_s,failed\n")
 	results := map[string]map[float64]*cell{}
@@ -148,14 +154,22 @@ func TestNSStudy(t *testing.T) {
 					// result, not a reason to stop the study: counted as failed in the table.
 					t.Logf("%s σ=%g truth %d: FAILED: %v", m.name, sigma, i, err)
 					c.failed++
-					fmt.Fprintf(&perTruth, "%g,%q,%d,,,,,1\n", sigma, m.name, i)
+					line := fmt.Sprintf("%g,%q,%d,,,,,1", sigma, m.name, i)
+					perTruth.WriteString(line + "\n")
+					if err := recordSolve(recordTo, line); err != nil {
+						t.Fatal(err)
+					}
 					continue
 				}
 				c.rel = append(c.rel, sum.Metrics["rel_l2"])
 				c.fwd = append(c.fwd, float64(sum.Counts.Forward))
 				c.den = append(c.den, float64(sum.Counts.Denoiser))
 				c.wall = append(c.wall, sum.WallSec)
-				fmt.Fprintf(&perTruth, "%g,%q,%d,%.6g,%d,%d,%.2f,0\n", sigma, m.name, i, sum.Metrics["rel_l2"], sum.Counts.Forward, sum.Counts.Denoiser, sum.WallSec)
+				line := fmt.Sprintf("%g,%q,%d,%.6g,%d,%d,%.2f,0", sigma, m.name, i, sum.Metrics["rel_l2"], sum.Counts.Forward, sum.Counts.Denoiser, sum.WallSec)
+				perTruth.WriteString(line + "\n")
+				if err := recordSolve(recordTo, line); err != nil {
+					t.Fatal(err)
+				}
 				t.Logf("%-32s σ=%g truth %d: rel L2 %.4f, %d forward, %d denoiser, %.1fs", m.name, sigma, i, sum.Metrics["rel_l2"], sum.Counts.Forward, sum.Counts.Denoiser, sum.WallSec)
 			}
 		}
@@ -212,6 +226,62 @@ func TestNSStudy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s\nwritten to %s (per solve: per_truth.csv)", b.String(), filepath.Join(out, "table.md"))
+}
+
+// recordSolve puts one per_truth.csv line (no newline) into the file at path: it replaces
+// the line of the same solve (σ, method, truth) where there is one and is appended
+// otherwise; the other lines keep their order. The file is written atomically (a new
+// file renamed over it, package atomicfile) and created with its header when missing. An empty path does
+// nothing.
+func recordSolve(path, line string) error {
+	if path == "" {
+		return nil
+	}
+	const header = "sigma,method,truth,rel_l2,forward,denoiser,wall_s,failed"
+	key := func(l string) (string, error) {
+		r, err := csv.NewReader(strings.NewReader(l)).Read()
+		if err != nil || len(r) < 3 {
+			return "", fmt.Errorf("ENKG_NS_RECORD %s: bad line %q", path, l)
+		}
+		return r[0] + "\x00" + r[1] + "\x00" + r[2], nil
+	}
+	k, err := key(line)
+	if err != nil {
+		return err
+	}
+	lines := []string{header}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("ENKG_NS_RECORD: %w", err)
+	default:
+		lines = strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		if lines[0] != header {
+			return fmt.Errorf("ENKG_NS_RECORD %s: the header is not %q", path, header)
+		}
+	}
+	replaced := false
+	for i := 1; i < len(lines); i++ {
+		ki, err := key(lines[i])
+		if err != nil {
+			return err
+		}
+		if ki == k {
+			lines[i], replaced = line, true
+		}
+	}
+	if !replaced {
+		lines = append(lines, line)
+	}
+	err = atomicfile.WriteFile(path, func(w io.Writer) error {
+		_, err := io.WriteString(w, strings.Join(lines, "\n")+"\n")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ENKG_NS_RECORD: %w", err)
+	}
+	return nil
 }
 
 // studyKey names one solve of the study.
@@ -494,6 +564,47 @@ func TestSelectMethods(t *testing.T) {
 	}
 	if _, err := selectMethods("EKI,DPS", names); err == nil || !strings.Contains(err.Error(), `"DPS"`) {
 		t.Errorf("unknown row: %v", err)
+	}
+}
+
+// TestRecordSolve: solves go into the record file as they finish — a new solve is
+// appended, a solve run again replaces its line, the other lines keep their order — and
+// the file reads back with readStudyCSV.
+func TestRecordSolve(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "per_truth.csv")
+	for _, line := range []string{
+		`0,"EKI",0,0.5,1792,0,10.00,0`,
+		`1,"EnKG (neural, discrepancy τ=1)",2,0.7,1792,2816,100.00,0`,
+		`0,"EKI",1,,,,,1`,
+		`0,"EKI",0,0.45,1792,0,11.00,0`, // run again: replaces the first line
+	} {
+		if err := recordSolve(path, line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "sigma,method,truth,rel_l2,forward,denoiser,wall_s,failed\n" +
+		`0,"EKI",0,0.45,1792,0,11.00,0` + "\n" +
+		`1,"EnKG (neural, discrepancy τ=1)",2,0.7,1792,2816,100.00,0` + "\n" +
+		`0,"EKI",1,,,,,1` + "\n"
+	if string(b) != want {
+		t.Errorf("record file:\n%s\nwant\n%s", b, want)
+	}
+	got, err := readStudyCSV(path)
+	if err != nil || len(got) != 3 || got[studyKey{0, "EKI", 0}].sum.Metrics["rel_l2"] != 0.45 {
+		t.Errorf("read back: %v, %v", got, err)
+	}
+	if err := recordSolve("", `0,"EKI",0,0.5,1,0,1,0`); err != nil {
+		t.Errorf("empty path: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("sigma,method\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := recordSolve(path, `0,"EKI",0,0.5,1,0,1,0`); err == nil || !strings.Contains(err.Error(), "header") {
+		t.Errorf("wrong header: %v", err)
 	}
 }
 
