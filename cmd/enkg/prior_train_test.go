@@ -49,48 +49,35 @@ func TestPriorTrainInit(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	scratch := filepath.Join(dir, "scratch")
-	rootCmd.SetArgs(priorTrainArgs(data, scratch))
-	if err := rootCmd.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"weights.npz", "config.json", "loss.csv", "validation.csv", "loss.png"} {
-		if st, err := os.Stat(filepath.Join(scratch, f)); err != nil || st.Size() == 0 {
-			t.Errorf("%s: %v", f, err)
+	// train runs `prior train` into dir/out and returns the weights it wrote.
+	train := func(out string, extra ...string) map[string]*datasets.Array {
+		t.Helper()
+		out = filepath.Join(dir, out)
+		rootCmd.SetArgs(priorTrainArgs(data, out, extra...))
+		if err := rootCmd.Execute(); err != nil {
+			t.Fatal(err)
 		}
+		if _, err := unet.Load(filepath.Join(out, "weights.npz"), filepath.Join(out, "config.json"), unet.Settings{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"loss.csv", "validation.csv", "loss.png"} {
+			if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+		w, err := datasets.LoadNPZ(filepath.Join(out, "weights.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
 	}
-	if _, err := unet.Load(filepath.Join(scratch, "weights.npz"), filepath.Join(scratch, "config.json"), unet.Settings{}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := datasets.LoadNPZ(filepath.Join(scratch, "weights.npz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := maxRelDiff(t, got, want); d < 0.1 {
+	if d := maxRelDiff(t, train("scratch"), want); d < 0.1 {
 		t.Errorf("a run without --init ends %.3g (relative) from the --init weights: not a fresh initialisation?", d)
 	}
-
-	kept := filepath.Join(dir, "kept")
-	rootCmd.SetArgs(priorTrainArgs(data, kept, "--init", init, "--steps", "1", "--lr", "1e-12", "--warmup", "0"))
-	if err := rootCmd.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	if got, err = datasets.LoadNPZ(filepath.Join(kept, "weights.npz")); err != nil {
-		t.Fatal(err)
-	}
-	if d := maxRelDiff(t, got, want); d > 1e-6 {
+	if d := maxRelDiff(t, train("kept", "--init", init, "--steps", "1", "--lr", "1e-12", "--warmup", "0"), want); d > 1e-6 {
 		t.Errorf("--init, one step at lr 1e-12: the weights moved %.3g (relative) from the initial ones", d)
 	}
-
-	tuned := filepath.Join(dir, "tuned")
-	rootCmd.SetArgs(priorTrainArgs(data, tuned, "--init", init, "--steps", "3", "--p-mean", "0.5", "--p-std", "0.5"))
-	if err := rootCmd.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	if got, err = datasets.LoadNPZ(filepath.Join(tuned, "weights.npz")); err != nil {
-		t.Fatal(err)
-	}
-	if d := maxRelDiff(t, got, want); !(d > 1e-5) {
+	if d := maxRelDiff(t, train("tuned", "--init", init, "--steps", "3", "--p-mean", "0.5", "--p-std", "0.5"), want); !(d > 1e-5) {
 		t.Errorf("--init, 3 steps at lr 1e-3: the weights moved %.3g (relative) only", d)
 	}
 
