@@ -94,7 +94,8 @@ type JobInfo struct {
 }
 
 // ServeJob answers requests on JobsSubject with info until the subscription is drained
-// or ctx is done.
+// or ctx is done. When it returns, the server has the subscription (a round trip
+// confirms it), so a worker that asks afterwards is answered.
 func ServeJob(ctx context.Context, nc *nats.Conn, info JobInfo) (*nats.Subscription, error) {
 	b, err := json.Marshal(info)
 	if err != nil {
@@ -102,6 +103,10 @@ func ServeJob(ctx context.Context, nc *nats.Conn, info JobInfo) (*nats.Subscript
 	}
 	sub, err := nc.Subscribe(JobsSubject, func(m *nats.Msg) { _ = m.Respond(b) })
 	if err != nil {
+		return nil, fmt.Errorf("natsev: serving the job description: %w", err)
+	}
+	if err := nc.Flush(); err != nil {
+		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("natsev: serving the job description: %w", err)
 	}
 	context.AfterFunc(ctx, func() { _ = sub.Unsubscribe() })
