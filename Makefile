@@ -98,7 +98,8 @@ demo: build
 	bash scripts/demo.sh $(ENKG) $(OUT)/demo $(DATA)
 
 # Reproduce the shipped prior priors/ns64 (data, EDM training in Go, quality report; hours on
-# 2 cores; resumable). The result lands in $(OUT)/ns64; priors/ns64 holds the committed copy.
+# 2 cores; resumable). The result lands in $(OUT)/ns64/ft (stage 1 in $(OUT)/ns64); priors/ns64
+# holds the committed copy.
 prior-ns64: build
 	bash scripts/train-ns64.sh $(ENKG) $(OUT)/ns64 $(DATA)
 

@@ -183,6 +183,8 @@ func priorTrain(cmd *cobra.Command, o priorTrainOptions) error {
 		return fmt.Errorf("--checkpoint-every %v: need > 0", o.checkpointEvery)
 	case o.shifts != "auto" && o.shifts != "on" && o.shifts != "off":
 		return fmt.Errorf("--shifts %q: want auto, on or off", o.shifts)
+	case !(o.pStd > 0) || math.IsInf(o.pStd, 0) || math.IsNaN(o.pMean) || math.IsInf(o.pMean, 0):
+		return fmt.Errorf("--p-mean %v --p-std %v: need finite values and --p-std > 0", o.pMean, o.pStd)
 	}
 	spec, err := unet.LoadSpec(o.config)
 	if err != nil {
@@ -221,9 +223,6 @@ func priorTrain(cmd *cobra.Command, o priorTrainOptions) error {
 	model, err := newTrainModel(spec, o)
 	if err != nil {
 		return err
-	}
-	if !(o.pStd > 0) || math.IsInf(o.pStd, 0) || math.IsNaN(o.pMean) || math.IsInf(o.pMean, 0) {
-		return fmt.Errorf("--p-mean %v --p-std %v: need finite values and --p-std > 0", o.pMean, o.pStd)
 	}
 	s := train.Settings{Steps: o.steps, Batch: o.batch, LR: o.lr, WarmupImages: o.warmup, EMAHalfLife: o.emaHalfLife,
 		PMean: o.pMean, PStd: o.pStd, Seed: o.seed}
