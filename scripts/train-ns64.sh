@@ -31,5 +31,6 @@ resume=()
   --val-count 256 --checkpoint-every 10m "${resume[@]}"
 "$BIN" data ns --n 256 --res 64 --spinup 5 --re 200 --seed 2000 --float32 --out "$DATA/ns64-heldout.h5"
 "$BIN" prior report --weights "$OUT/ft/weights.npz" --config "$OUT/ft/config.json" \
-  --data "$DATA/ns64-heldout.h5" --train "$DATA/ns64-train.h5" --out "$OUT/ft/report"
+  --data "$DATA/ns64-heldout.h5" --train "$DATA/ns64-train.h5" --out "$OUT/ft/report" \
+  --title "priors/ns64: 64² Navier–Stokes vorticity prior trained in Go"
 echo "prior: $OUT/ft/weights.npz $OUT/ft/config.json; report: $OUT/ft/report/report.md"
