@@ -124,7 +124,7 @@ func TestNSStudy(t *testing.T) {
 	}
 	recordTo := os.Getenv("ENKG_NS_RECORD")
 	var perTruth strings.Builder // per_truth.csv: one line per solve, for plots (notebooks/navier-stokes-study.ipynb)
-	perTruth.WriteString("sigma,method,truth,rel_l2,forward,denoiser,wall_s,failed\n")
+	perTruth.WriteString(studyCSVHeader + "\n")
 	results := map[string]map[float64]*cell{}
 	var order []string
 	for _, sigma := range sigmas {
@@ -237,7 +237,7 @@ func recordSolve(path, line string) error {
 	if path == "" {
 		return nil
 	}
-	const header = "sigma,method,truth,rel_l2,forward,denoiser,wall_s,failed"
+	const header = studyCSVHeader
 	key := func(l string) (string, error) {
 		r, err := csv.NewReader(strings.NewReader(l)).Read()
 		if err != nil || len(r) < 3 {
@@ -284,6 +284,9 @@ func recordSolve(path, line string) error {
 	return nil
 }
 
+// studyCSVHeader is the header line of a per_truth.csv (TestNSStudy, readStudyCSV, recordSolve).
+const studyCSVHeader = "sigma,method,truth,rel_l2,forward,denoiser,wall_s,failed"
+
 // studyKey names one solve of the study.
 type studyKey struct {
 	sigma  float64
@@ -314,7 +317,7 @@ func readStudyCSV(path string) (map[studyKey]studyRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ENKG_NS_RECORDED %s: %w", path, err)
 	}
-	want := "sigma,method,truth,rel_l2,forward,denoiser,wall_s,failed"
+	want := studyCSVHeader
 	if len(rows) == 0 || strings.Join(rows[0], ",") != want {
 		return nil, fmt.Errorf("ENKG_NS_RECORDED %s: the header is not %q", path, want)
 	}
