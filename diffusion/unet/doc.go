@@ -61,9 +61,14 @@
 // # Evaluation
 //
 // The network runs in float32 (as the PyTorch model); the interface is float64. Convolutions
-// are a blocked GEMM (weights packed once at load, the im2col matrix packed panel by panel
-// straight from the image, an AVX2+FMA 6×16 micro-kernel on amd64, portable Go elsewhere;
-// build tag purego forces the Go kernels). A batch of at least Workers images runs one image
+// are a blocked GEMM with the weights packed once at load. Where image rows are a multiple
+// of 16 pixels the input is copied once, zero-padded, and the micro-kernel reads the rows
+// of the im2col matrix from it in place (a table of offsets, no packing); elsewhere the
+// im2col matrix is packed panel by panel straight from the image. The weight gradient reads
+// the padded input in place the same way. Micro-kernels: 6×32 in AVX-512F or 6×16 in
+// AVX2+FMA on amd64 (whichever the CPU has), portable Go elsewhere; build tag purego forces
+// the Go kernels. The forward pass and the input VJP sum in the same order on every path,
+// so their outputs are bit-identical across them. A batch of at least Workers images runs one image
 // per goroutine; smaller batches split each convolution's pixels over the goroutines. All
 // activations live in per-goroutine workspaces kept between calls, so repeated calls do not
 // allocate them again. Results do not depend on the number of workers.

@@ -60,6 +60,8 @@ type workspace struct {
 	packB   [][]float32
 	threads int
 	src     bSource // the B operand of the current GEMM (kept here so it does not escape)
+	dsrc    directB // ... read in place (gemm's direct path)
+	offs    []int32 // dsrc's row offsets (reused)
 	hook    Hook
 	tp      *tape // reverse mode (grad.go), made on first use
 }
@@ -101,6 +103,25 @@ func (n *Network) newWorkspace(threads int) *workspace {
 // gemm computes C (m×n) += A·B with C row-major (ldc = n), splitting the columns over the
 // workspace's threads.
 func (ws *workspace) gemm(c, ap []float32, m, k int, src *bSource, n int) {
+	mk := ws.ar.mark()
+	if ws.direct(src, k, n) {
+		d := &ws.dsrc
+		if ws.threads == 1 || n < 2*nr {
+			gemmDirect(c, n, ap, m, k, d, 0, n, ws.packB[0])
+		} else {
+			chunks := min(ws.threads, n/nr)
+			per := (n/nr + chunks - 1) / chunks * nr
+			_ = parallel.For(context.Background(), chunks, ws.threads, func(w, i int) error {
+				j0 := i * per
+				if j0 < n {
+					gemmDirect(c, n, ap, m, k, d, j0, min(per, n-j0), ws.packB[w])
+				}
+				return nil
+			})
+		}
+		ws.ar.release(mk)
+		return
+	}
 	if ws.threads == 1 || n < 2*nr {
 		gemmCols(c, n, ap, m, k, src, 0, n, ws.packB[0])
 		return
@@ -114,6 +135,56 @@ func (ws *workspace) gemm(c, ap []float32, m, k int, src *bSource, n int) {
 		}
 		return nil
 	})
+}
+
+// direct prepares ws.dsrc, B of the direct GEMM (no packing), for the implicit B of src
+// (K rows, n columns) and reports whether the direct path applies: n a multiple of nr and,
+// for a k×k convolution, image rows of a multiple of nr pixels (the input is then copied
+// once, zero-padded, into the arena; packing would copy it k² times).
+func (ws *workspace) direct(src *bSource, K, n int) bool {
+	if n%nr != 0 {
+		return false
+	}
+	if cap(ws.offs) < K {
+		ws.offs = make([]int32, K)
+	}
+	offs := ws.offs[:K]
+	hw := src.h * src.w
+	cs := src.cs
+	if cs == 0 {
+		cs = hw
+	}
+	if src.k == 1 {
+		if n != hw || (K-1)*cs+hw > len(src.in) {
+			return false
+		}
+		for p := range offs {
+			offs[p] = int32(p * cs)
+		}
+		ws.dsrc = directB{buf: src.in, offs: offs, w: n, ld: n, top: (K - 1) * cs}
+		return true
+	}
+	k2 := src.k * src.k
+	if src.k%2 == 0 || src.w%nr != 0 || n != hw || K%k2 != 0 {
+		return false
+	}
+	cin, pad := K/k2, src.k/2
+	hp, wp := src.h+2*pad, src.w+2*pad
+	xp := ws.ar.get(cin * hp * wp)
+	clear(xp)
+	for ci := 0; ci < cin; ci++ {
+		plane := src.in[ci*cs : ci*cs+hw]
+		for y := 0; y < src.h; y++ {
+			copy(xp[(ci*hp+y+pad)*wp+pad:], plane[y*src.w:(y+1)*src.w])
+		}
+	}
+	for q := range offs {
+		ci, r := q/k2, q%k2
+		offs[q] = int32(ci*hp*wp + (r/src.k)*wp + r%src.k)
+	}
+	top := (cin-1)*hp*wp + (src.k-1)*wp + src.k - 1
+	ws.dsrc = directB{buf: xp, offs: offs, w: src.w, ld: wp, top: top}
+	return true
 }
 
 // par calls fn(i) for i < n on the workspace's threads (callers loop directly when there

@@ -2,16 +2,26 @@ package unet
 
 // Blocked float32 matrix multiply for the convolutions, in the BLIS/GotoBLAS layout:
 // C (M×N) += A (M×K) · B (K×N), with A the convolution weights packed once into panels
-// of mr rows at load time, and B the im2col matrix of the input, never formed: it is
-// packed panel by panel (kc×nr) straight from the image, so a 3×3 convolution needs no
-// 9×-sized column buffer. The micro-kernel computes an mr×nr tile of C in registers
-// (AVX2+FMA assembly on amd64, plain Go elsewhere).
+// of mr rows at load time, and B the im2col matrix of the input, never formed. Two ways to
+// read B:
+//
+//   - direct (gemmDirect, the usual case): the input is copied once, zero-padded by k/2,
+//     and the micro-kernel reads B's row p at a tabulated offset into it — a panel of
+//     pixels in one image row is then contiguous in every row of B, so nothing is packed
+//     (packing copied the input k² times and took a quarter of a training step);
+//   - packed (gemmCols, for image rows that are not a multiple of nr pixels): B is packed
+//     panel by panel (kc×nr) straight from the image.
+//
+// The micro-kernel computes an mr×nr tile of C in registers (AVX2+FMA assembly on amd64,
+// plain Go elsewhere), or an mr×nw tile in AVX-512F where the CPU has it. Both ways sum
+// over K in the same order, so they give bit-identical results.
 
 const (
 	mr = 6  // rows of the micro-kernel tile (output channels)
 	nr = 16 // columns of the micro-kernel tile (pixels)
 	kc = 256
 	nc = 512
+	nw = 32 // columns of the wide (AVX-512) tiles of the direct GEMM and the weight gradient
 )
 
 // packA packs the row-major M×K matrix w into panels of mr rows: for panel p, element
@@ -223,4 +233,110 @@ func copy16(d, s []float32) {
 	*(*[4]float32)(d[4:8]) = *(*[4]float32)(s[4:8])
 	*(*[4]float32)(d[8:12]) = *(*[4]float32)(s[8:12])
 	*(*[4]float32)(d[12:16]) = *(*[4]float32)(s[12:16])
+}
+
+// kernelIndGo is the portable micro-kernel of the direct GEMM:
+// C[r·ldc + j] += Σ_p a[p·mr + r]·b[offs[p] + j].
+func kernelIndGo(kb int, a, b []float32, offs []int32, c []float32, ldc int) {
+	var acc [mr][nr]float32
+	a = a[:kb*mr]
+	for p := 0; p < kb; p++ {
+		o := int(offs[p])
+		bb := b[o : o+nr : o+nr]
+		aa := a[p*mr : p*mr+mr : p*mr+mr]
+		for r := 0; r < mr; r++ {
+			ar := aa[r]
+			row := &acc[r]
+			for j := range nr {
+				row[j] += ar * bb[j]
+			}
+		}
+	}
+	for r := 0; r < mr; r++ {
+		cr := c[r*ldc : r*ldc+nr]
+		for j := range cr {
+			cr[j] += acc[r][j]
+		}
+	}
+}
+
+// directB is a GEMM's B operand read in place, with no packing:
+// B[p][j] = buf[offs[p] + (j/w)·ld + j%w]. Every panel of nr (or nw) columns lies in one
+// row of w (w % nr == 0), and rows are ld apart in buf — for a k×k convolution buf is the
+// input zero-padded by k/2 on every side, ld its padded width, and
+// offs[(ci·k + dy)·k + dx] = ci·(plane) + dy·ld + dx; for a 1×1 convolution buf is the
+// input itself.
+type directB struct {
+	buf   []float32
+	offs  []int32
+	w, ld int
+	top   int // max(offs)
+}
+
+// gemmDirect computes C[:, j0:j0+n] += A·B[:, j0:j0+n] for the packed A (M×K) and the
+// in-place B; j0 and n are multiples of nr. tile is scratch of length ≥ mr·nw. Panels are
+// nw columns wide where the wide kernel exists and the row has room, else nr.
+func gemmDirect(c []float32, ldc int, ap []float32, m, k int, src *directB, j0, n int, tile []float32) {
+	mpan := (m + mr - 1) / mr
+	for jc := j0; jc < j0+n; jc += nc {
+		nb := min(nc, j0+n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			offs := src.offs[pc : pc+kb]
+			for ip := 0; ip < mpan; ip++ {
+				a := ap[ip*k*mr+pc*mr:]
+				rows := min(mr, m-ip*mr)
+				for col := jc; col < jc+nb; {
+					y := col / src.w
+					x := col - y*src.w
+					base := y*src.ld + x
+					width, kern := nr, kernelInd
+					if kernelIndWide != nil && x+nw <= src.w && col+nw <= jc+nb {
+						width, kern = nw, kernelIndWide
+					}
+					b := src.buf[base : base+src.top+width]
+					if rows == mr {
+						kern(kb, a, b, offs, c[ip*mr*ldc+col:], ldc)
+					} else {
+						t := tile[:mr*width]
+						clear(t)
+						kern(kb, a, b, offs, t, width)
+						for r := 0; r < rows; r++ {
+							cr := c[(ip*mr+r)*ldc+col : (ip*mr+r)*ldc+col+width]
+							for i := range cr {
+								cr[i] += t[r*width+i]
+							}
+						}
+					}
+					col += width
+				}
+			}
+		}
+	}
+}
+
+// kernelAIndGo is the portable weight-gradient micro-kernel:
+// C[r·ldc + j] += Σ_{y<rows, x<kb} a[aoffs[r] + y·lda + x]·b[(y·kb + x)·ldb + j] — A's rows
+// read in place from an image, row by row, B's rows ldb apart.
+func kernelAIndGo(kb, rows int, a []float32, aoffs []int32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	var acc [mr][nr]float32
+	for y := 0; y < rows; y++ {
+		for x := 0; x < kb; x++ {
+			bo := (y*kb + x) * ldb
+			bb := b[bo : bo+nr : bo+nr]
+			for r := 0; r < mr; r++ {
+				ar := a[int(aoffs[r])+y*lda+x]
+				row := &acc[r]
+				for j := range nr {
+					row[j] += ar * bb[j]
+				}
+			}
+		}
+	}
+	for r := 0; r < mr; r++ {
+		cr := c[r*ldc : r*ldc+nr]
+		for j := range cr {
+			cr[j] += acc[r][j]
+		}
+	}
 }

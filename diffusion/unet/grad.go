@@ -1,7 +1,10 @@
 package unet
 
 import (
+	"context"
 	"math"
+
+	"github.com/enkg-go/enkg/internal/parallel"
 )
 
 // Reverse mode. forwardTape evaluates the network like forward (the same layer routines in
@@ -666,7 +669,8 @@ func (c *conv2d) backward(ws *workspace, dx, x []float32, h, w int, dy, gp []flo
 }
 
 // paramGrad adds ∂b = Σ_pix ∂y and ∂W = ∂y · im2col(x)ᵀ (x: the conv input, h×w) into gp.
-// It computes ∂Wᵀ (K×cout) = im2col(x) (K×hw) · ∂yᵀ (hw×cout), with im2col(x) packed
+// It computes ∂Wᵀ (K×cout) = im2col(x) (K×hw) · ∂yᵀ (hw×cout), with im2col(x) read in
+// place from the padded image (weightGradDirect) or, for cout not a multiple of nr, packed
 // straight from the image into the GEMM's A panels (packAIm2col).
 func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float32) {
 	hw := h * w
@@ -678,8 +682,6 @@ func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float3
 	}
 	K := c.cin * c.k * c.k
 	mk := ws.ar.mark()
-	ap := ws.ar.get(packASize(K, hw))
-	packAIm2col(ap, x, c.cin, h, w, c.k)
 	dyT := ws.ar.get(hw * c.cout)
 	for o := 0; o < c.cout; o++ {
 		for p, v := range dy[o*hw : (o+1)*hw] {
@@ -688,8 +690,14 @@ func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float3
 	}
 	dwT := ws.ar.get(K * c.cout)
 	clear(dwT)
-	ws.src = bSource{in: dyT, h: 1, w: c.cout, k: 1, cs: c.cout}
-	ws.gemm(dwT, ap, K, hw, &ws.src, c.cout)
+	if c.cout%nr == 0 && c.k%2 == 1 {
+		weightGradDirect(ws, dwT, x, c.cin, h, w, c.k, dyT, c.cout)
+	} else {
+		ap := ws.ar.get(packASize(K, hw))
+		packAIm2col(ap, x, c.cin, h, w, c.k)
+		ws.src = bSource{in: dyT, h: 1, w: c.cout, k: 1, cs: c.cout}
+		ws.gemm(dwT, ap, K, hw, &ws.src, c.cout)
+	}
 	gw := gp[c.w.off : c.w.off+c.cout*K]
 	for q := 0; q < K; q++ {
 		row := dwT[q*c.cout : (q+1)*c.cout]
@@ -698,6 +706,86 @@ func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float3
 		}
 	}
 	ws.ar.release(mk)
+}
+
+// weightGradDirect adds ∂Wᵀ = im2col(x)·∂yᵀ into dwT (K×cout, K = cin·k², k odd, cout a
+// multiple of nr) for dyT = ∂yᵀ (h·w × cout), without packing: the input is copied once,
+// zero-padded by k/2, and the micro-kernel reads im2col's rows from it in place.
+func weightGradDirect(ws *workspace, dwT, x []float32, cin, h, w, k int, dyT []float32, cout int) {
+	pad := k / 2
+	hp, wp := h+2*pad, w+2*pad
+	xp := x
+	if k > 1 {
+		xp = ws.ar.get(cin * hp * wp)
+		clear(xp)
+		for ci := 0; ci < cin; ci++ {
+			for y := 0; y < h; y++ {
+				copy(xp[(ci*hp+y+pad)*wp+pad:], x[(ci*h+y)*w:(ci*h+y)*w+w])
+			}
+		}
+	}
+	K := cin * k * k
+	mpan := (K + mr - 1) / mr
+	if cap(ws.offs) < mpan*mr {
+		ws.offs = make([]int32, mpan*mr)
+	}
+	offs := ws.offs[:mpan*mr]
+	for q := range offs {
+		offs[q] = 0 // rows past K (of the last panel) read a valid place and are dropped
+		if q < K {
+			ci, r := q/(k*k), q%(k*k)
+			offs[q] = int32(ci*hp*wp + (r/k)*wp + r%k)
+		}
+	}
+	if ws.threads == 1 || mpan < 2 {
+		weightGradPanels(ws.packB[0], dwT, xp, offs, dyT, K, h, w, wp, cout, 0, mpan)
+		return
+	}
+	chunks := min(ws.threads, mpan)
+	per := (mpan + chunks - 1) / chunks
+	_ = parallel.For(context.Background(), chunks, ws.threads, func(wk, i int) error {
+		if i*per < mpan {
+			weightGradPanels(ws.packB[wk], dwT, xp, offs, dyT, K, h, w, wp, cout, i*per, min(mpan, (i+1)*per))
+		}
+		return nil
+	})
+}
+
+// weightGradPanels computes the row panels ip0 … ip1−1 (mr rows of K each) of
+// weightGradDirect's ∂Wᵀ from the padded input xp (rows wp apart) and the row offsets
+// offs, a block of image rows at a time (so that its rows of xp and ∂yᵀ stay in cache);
+// tile is scratch of length ≥ mr·nw.
+func weightGradPanels(tile, dwT, xp []float32, offs []int32, dyT []float32, K, h, w, wp, cout, ip0, ip1 int) {
+	rb := max(1, 512/w) // image rows per block
+	for y0 := 0; y0 < h; y0 += rb {
+		rows := min(rb, h-y0)
+		a := xp[y0*wp:]
+		b := dyT[y0*w*cout:]
+		for ip := ip0; ip < ip1; ip++ {
+			ao := offs[ip*mr : ip*mr+mr]
+			nrow := min(mr, K-ip*mr)
+			for jo := 0; jo < cout; {
+				width, kern := nr, kernelAInd
+				if kernelAIndWide != nil && jo+nw <= cout {
+					width, kern = nw, kernelAIndWide
+				}
+				if nrow == mr {
+					kern(w, rows, a, ao, wp, b[jo:], cout, dwT[ip*mr*cout+jo:], cout)
+				} else {
+					t := tile[:mr*width]
+					clear(t)
+					kern(w, rows, a, ao, wp, b[jo:], cout, t, width)
+					for r := 0; r < nrow; r++ {
+						cr := dwT[(ip*mr+r)*cout+jo : (ip*mr+r)*cout+jo+width]
+						for i := range cr {
+							cr[i] += t[r*width+i]
+						}
+					}
+				}
+				jo += width
+			}
+		}
+	}
 }
 
 // sum32 sums s in float64.
