@@ -171,13 +171,7 @@ func (ws *workspace) direct(src *bSource, K, n int) bool {
 	cin, pad := K/k2, src.k/2
 	hp, wp := src.h+2*pad, src.w+2*pad
 	xp := ws.ar.get(cin * hp * wp)
-	clear(xp)
-	for ci := 0; ci < cin; ci++ {
-		plane := src.in[ci*cs : ci*cs+hw]
-		for y := 0; y < src.h; y++ {
-			copy(xp[(ci*hp+y+pad)*wp+pad:], plane[y*src.w:(y+1)*src.w])
-		}
-	}
+	padImage(xp, src.in, cin, src.h, src.w, cs, pad)
 	for q := range offs {
 		ci, r := q/k2, q%k2
 		offs[q] = int32(ci*hp*wp + (r/src.k)*wp + r%src.k)
@@ -185,6 +179,23 @@ func (ws *workspace) direct(src *bSource, K, n int) bool {
 	top := (cin-1)*hp*wp + (src.k-1)*wp + src.k - 1
 	ws.dsrc = directB{buf: xp, offs: offs, w: src.w, ld: wp, top: top}
 	return true
+}
+
+// padImage writes the cin planes of x (h×w, cs apart) into xp (cin × (h+2·pad) ×
+// (w+2·pad)) with a border of pad zeros.
+func padImage(xp, x []float32, cin, h, w, cs, pad int) {
+	hp, wp := h+2*pad, w+2*pad
+	for ci := 0; ci < cin; ci++ {
+		dst := xp[ci*hp*wp : (ci+1)*hp*wp]
+		clear(dst[:pad*wp])
+		clear(dst[(h+pad)*wp:])
+		for y := 0; y < h; y++ {
+			row := dst[(y+pad)*wp : (y+pad+1)*wp]
+			clear(row[:pad])
+			copy(row[pad:pad+w], x[ci*cs+y*w:ci*cs+(y+1)*w])
+			clear(row[pad+w:])
+		}
+	}
 }
 
 // par calls fn(i) for i < n on the workspace's threads (callers loop directly when there
@@ -249,12 +260,7 @@ func (c *conv2d) applyFusedDown(ws *workspace, dst, x []float32, h, w int) {
 	fp := (kf - 1) / 2
 	hp, wp := h+2*fp, w+2*fp
 	xp := ws.ar.get(c.cin * hp * wp)
-	clear(xp)
-	for ci := 0; ci < c.cin; ci++ {
-		for y := 0; y < h; y++ {
-			copy(xp[(ci*hp+y+fp)*wp+fp:], x[(ci*h+y)*w:(ci*h+y)*w+w])
-		}
-	}
+	padImage(xp, x, c.cin, h, w, h*w, fp)
 	full := ws.ar.get(c.cout * hp * wp)
 	clear(full)
 	ws.src = bSource{in: xp, h: hp, w: wp, k: c.k}

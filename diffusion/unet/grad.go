@@ -717,12 +717,7 @@ func weightGradDirect(ws *workspace, dwT, x []float32, cin, h, w, k int, dyT []f
 	xp := x
 	if k > 1 {
 		xp = ws.ar.get(cin * hp * wp)
-		clear(xp)
-		for ci := 0; ci < cin; ci++ {
-			for y := 0; y < h; y++ {
-				copy(xp[(ci*hp+y+pad)*wp+pad:], x[(ci*h+y)*w:(ci*h+y)*w+w])
-			}
-		}
+		padImage(xp, x, cin, h, w, h*w, pad)
 	}
 	K := cin * k * k
 	mpan := (K + mr - 1) / mr
@@ -864,12 +859,7 @@ func (c *conv2d) backwardFusedDown(ws *workspace, dx, x []float32, h, w int, dy,
 	clear(dfull)
 	downsampleT(dfull, dy, c.cout, hp, wp, c.filt.data, kf, 0)
 	xp := ws.ar.get(c.cin * hp * wp)
-	clear(xp)
-	for ci := 0; ci < c.cin; ci++ {
-		for y := 0; y < h; y++ {
-			copy(xp[(ci*hp+y+fp)*wp+fp:], x[(ci*h+y)*w:(ci*h+y)*w+w])
-		}
-	}
+	padImage(xp, x, c.cin, h, w, h*w, fp)
 	if gp != nil {
 		if c.b != nil {
 			gb := gp[c.b.off : c.b.off+c.cout]
