@@ -273,9 +273,16 @@ type directB struct {
 	top   int // max(offs)
 }
 
+// base is the offset in buf of column j's value in B's row 0 (less offs[0]).
+func (s *directB) base(j int) int {
+	y := j / s.w
+	return y*s.ld + j - y*s.w
+}
+
 // gemmDirect computes C[:, j0:j0+n] += A·B[:, j0:j0+n] for the packed A (M×K) and the
 // in-place B; j0 and n are multiples of nr. tile is scratch of length ≥ mr·nw. Panels are
-// nw columns wide where the wide kernel exists and the row has room, else nr.
+// nw columns wide where the wide kernel exists (two image rows' worth where rows have nr
+// pixels), else nr.
 func gemmDirect(c []float32, ldc int, ap []float32, m, k int, src *directB, j0, n int, tile []float32) {
 	mpan := (m + mr - 1) / mr
 	for jc := j0; jc < j0+n; jc += nc {
@@ -287,20 +294,26 @@ func gemmDirect(c []float32, ldc int, ap []float32, m, k int, src *directB, j0, 
 				a := ap[ip*k*mr+pc*mr:]
 				rows := min(mr, m-ip*mr)
 				for col := jc; col < jc+nb; {
-					y := col / src.w
-					x := col - y*src.w
-					base := y*src.ld + x
-					width, kern := nr, kernelInd
-					if kernelIndWide != nil && x+nw <= src.w && col+nw <= jc+nb {
-						width, kern = nw, kernelIndWide
+					base := src.base(col)
+					width := nr
+					if kernelIndWide != nil && col+nw <= jc+nb {
+						width = nw
 					}
-					b := src.buf[base : base+src.top+width]
-					if rows == mr {
-						kern(kb, a, b, offs, c[ip*mr*ldc+col:], ldc)
-					} else {
-						t := tile[:mr*width]
+					var t []float32
+					cc, ldcc := c[ip*mr*ldc+col:], ldc
+					if rows < mr {
+						t = tile[:mr*width]
 						clear(t)
-						kern(kb, a, b, offs, t, width)
+						cc, ldcc = t, width
+					}
+					if width == nw {
+						// the second nr columns may start the next image row
+						hoff := src.base(col+nr) - base
+						kernelIndWide(kb, a, src.buf[base:base+src.top+hoff+nr], offs, cc, ldcc, hoff)
+					} else {
+						kernelInd(kb, a, src.buf[base:base+src.top+nr], offs, cc, ldcc)
+					}
+					if rows < mr {
 						for r := 0; r < rows; r++ {
 							cr := c[(ip*mr+r)*ldc+col : (ip*mr+r)*ldc+col+width]
 							for i := range cr {

@@ -220,25 +220,27 @@ func TestWideKernelsAgree(t *testing.T) {
 	}
 	for _, kb := range []int{0, 1, 5, 300} {
 		a := norm(max(1, kb*mr))
-		buf := norm(40*max(1, kb) + nw)
+		buf := norm(40*max(1, kb) + 37 + nr)
 		offs := make([]int32, max(1, kb))
 		for p := 0; p < kb; p++ {
 			offs[p] = int32(r.IntN(40 * kb))
 		}
-		c1, c2 := make([]float32, mr*40), make([]float32, mr*40)
-		for i := range c1 {
-			c1[i], c2[i] = float32(i), float32(i)
+		for _, hoff := range []int{nr, 37} {
+			c1, c2 := make([]float32, mr*40), make([]float32, mr*40)
+			for i := range c1 {
+				c1[i], c2[i] = float32(i), float32(i)
+			}
+			kernelIndWide(kb, a, buf, offs, c1, 40, hoff)
+			kernelIndGo(kb, a, buf, offs, c2, 40)
+			kernelIndGo(kb, a, buf[hoff:], offs, c2[nr:], 40)
+			agree(t, fmt.Sprintf("kernelIndWide kb=%d hoff=%d", kb, hoff), c1, c2)
 		}
-		kernelIndWide(kb, a, buf, offs, c1, 40)
-		kernelIndGo(kb, a, buf, offs, c2, 40)
-		kernelIndGo(kb, a, buf[nr:], offs, c2[nr:], 40)
-		agree(t, fmt.Sprintf("kernelIndWide kb=%d", kb), c1, c2)
 
 		rows, w, lda, ldb := 3, max(1, kb/3), max(1, kb/3)+4, 40
 		img := norm(30 + rows*lda)
 		aoffs := []int32{0, 3, 30, 7, 1, 12}
 		bm := norm(rows*w*ldb + nw)
-		c1, c2 = make([]float32, mr*40), make([]float32, mr*40)
+		c1, c2 := make([]float32, mr*40), make([]float32, mr*40)
 		kernelAIndWide(w, rows, img, aoffs, lda, bm, ldb, c1, 40)
 		kernelAIndGo(w, rows, img, aoffs, lda, bm, ldb, c2, 40)
 		kernelAIndGo(w, rows, img, aoffs, lda, bm[nr:], ldb, c2[nr:], 40)
@@ -274,7 +276,9 @@ func BenchmarkKernelIndWide(b *testing.B) {
 	if kernelIndWide == nil {
 		b.Skip("no wide micro-kernels on this CPU")
 	}
-	benchKernelInd(b, nw, kernelIndWide)
+	benchKernelInd(b, nw, func(kb int, a, buf []float32, offs []int32, c []float32, ldc int) {
+		kernelIndWide(kb, a, buf, offs, c, ldc, nr)
+	})
 }
 
 func benchKernelInd(b *testing.B, width int, fn func(int, []float32, []float32, []int32, []float32, int)) {
@@ -416,6 +420,27 @@ func TestWeightGradDirect(t *testing.T) {
 							t.Fatalf("%s: ∂Wᵀ[%d][%d] = %v, want %v", name, q, o, got, s)
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestTranspose checks the blocked transpose on shapes that are and are not multiples of
+// its block.
+func TestTranspose(t *testing.T) {
+	for _, sh := range [][2]int{{1, 1}, {3, 40}, {32, 4096}, {17, 33}} {
+		rows, cols := sh[0], sh[1]
+		src := make([]float32, rows*cols)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		dst := make([]float32, rows*cols)
+		transpose(dst, src, rows, cols)
+		for r := 0; r < rows; r++ {
+			for c := 0; c < cols; c++ {
+				if dst[c*rows+r] != src[r*cols+c] {
+					t.Fatalf("%d×%d: dst[%d][%d] = %v, want %v", rows, cols, c, r, dst[c*rows+r], src[r*cols+c])
 				}
 			}
 		}

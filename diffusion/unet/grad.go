@@ -683,11 +683,7 @@ func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float3
 	K := c.cin * c.k * c.k
 	mk := ws.ar.mark()
 	dyT := ws.ar.get(hw * c.cout)
-	for o := 0; o < c.cout; o++ {
-		for p, v := range dy[o*hw : (o+1)*hw] {
-			dyT[p*c.cout+o] = v
-		}
-	}
+	transpose(dyT, dy, c.cout, hw)
 	dwT := ws.ar.get(K * c.cout)
 	clear(dwT)
 	if c.cout%nr == 0 && c.k%2 == 1 {
@@ -699,10 +695,12 @@ func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float3
 		ws.gemm(dwT, ap, K, hw, &ws.src, c.cout)
 	}
 	gw := gp[c.w.off : c.w.off+c.cout*K]
-	for q := 0; q < K; q++ {
-		row := dwT[q*c.cout : (q+1)*c.cout]
-		for o, v := range row {
-			gw[o*K+q] += v
+	for q0 := 0; q0 < K; q0 += 16 { // in blocks of 16 rows of dwT, so gw's lines stay in cache
+		for o := 0; o < c.cout; o++ {
+			g := gw[o*K : (o+1)*K]
+			for q := q0; q < min(q0+16, K); q++ {
+				g[q] += dwT[q*c.cout+o]
+			}
 		}
 	}
 	ws.ar.release(mk)
@@ -778,6 +776,24 @@ func weightGradPanels(tile, dwT, xp []float32, offs []int32, dyT []float32, K, h
 					}
 				}
 				jo += width
+			}
+		}
+	}
+}
+
+// transpose writes the transpose of the rows×cols matrix src into dst (cols×rows), in
+// 16×16 blocks so that both stay in cache.
+func transpose(dst, src []float32, rows, cols int) {
+	const b = 16
+	for r0 := 0; r0 < rows; r0 += b {
+		r1 := min(r0+b, rows)
+		for c0 := 0; c0 < cols; c0 += b {
+			c1 := min(c0+b, cols)
+			for r := r0; r < r1; r++ {
+				row := src[r*cols+c0 : r*cols+c1]
+				for j, v := range row {
+					dst[(c0+j)*rows+r] = v
+				}
 			}
 		}
 	}

@@ -61,19 +61,20 @@ func kernelAIndAsm(kb, rows int, a []float32, aoffs []int32, lda int, b []float3
 // in AVX-512F (kernel_amd64.s).
 //
 //go:noescape
-func kernelInd512(kb int, a, b *float32, offs *int32, c *float32, ldc int)
+func kernelInd512(kb int, a, b *float32, offs *int32, c *float32, ldc, hoff int)
 
 //go:noescape
 func kernelAInd512(kb, rows int, a *float32, aoffs *int32, lda int, b *float32, ldb int, c *float32, ldc int)
 
-func kernelIndWideAsm(kb int, a, b []float32, offs []int32, c []float32, ldc int) {
+func kernelIndWideAsm(kb int, a, b []float32, offs []int32, c []float32, ldc, hoff int) {
 	if kb == 0 {
 		return
 	}
 	_ = a[kb*mr-1]
 	_ = offs[kb-1]
+	_ = b[hoff+nr-1]
 	_ = c[(mr-1)*ldc+nw-1]
-	kernelInd512(kb, &a[0], &b[0], &offs[0], &c[0], ldc)
+	kernelInd512(kb, &a[0], &b[0], &offs[0], &c[0], ldc, hoff)
 }
 
 func kernelAIndWideAsm(kb, rows int, a []float32, aoffs []int32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -95,7 +96,7 @@ func kernelAIndWideAsm(kb, rows int, a []float32, aoffs []int32, lda int, b []fl
 // weight gradient where the CPU has AVX-512F (nil elsewhere: the nr-column ones serve).
 var kernelIndWide, kernelAIndWide = pickWide()
 
-func pickWide() (func(int, []float32, []float32, []int32, []float32, int), func(int, int, []float32, []int32, int, []float32, int, []float32, int)) {
+func pickWide() (func(int, []float32, []float32, []int32, []float32, int, int), func(int, int, []float32, []int32, int, []float32, int, []float32, int)) {
 	if cpu.X86.HasAVX512F {
 		return kernelIndWideAsm, kernelAIndWideAsm
 	}

@@ -287,10 +287,12 @@ astore:
 	VZEROUPPER
 	RET
 
-// func kernelInd512(kb int, a, b *float32, offs *int32, c *float32, ldc int)
-// C[r*ldc + j] += sum_p a[p*6 + r] * b[offs[p] + j] for r < 6, j < 32 (AVX-512F): kernelIndAVX2
-// on 32 columns.
-TEXT ·kernelInd512(SB), NOSPLIT, $0-48
+// func kernelInd512(kb int, a, b *float32, offs *int32, c *float32, ldc, hoff int)
+// C[r*ldc + j] += sum_p a[p*6 + r] * b[offs[p] + j] for r < 6, j < 16 and
+// C[r*ldc + 16 + j] += sum_p a[p*6 + r] * b[offs[p] + hoff + j] (AVX-512F): kernelIndAVX2 on
+// 32 columns, whose second 16 start hoff values after the first in B (16 within an image
+// row; the padded row length where the panel spans two rows of 16 pixels).
+TEXT ·kernelInd512(SB), NOSPLIT, $0-56
 	MOVQ kb+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -298,6 +300,8 @@ TEXT ·kernelInd512(SB), NOSPLIT, $0-48
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVQ hoff+48(FP), R11
+	LEAQ (DI)(R11*4), R11
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -316,7 +320,7 @@ TEXT ·kernelInd512(SB), NOSPLIT, $0-48
 wloop:
 	MOVLQSX (R9), R10
 	VMOVUPS (DI)(R10*4), Z12
-	VMOVUPS 64(DI)(R10*4), Z13
+	VMOVUPS (R11)(R10*4), Z13
 	VBROADCASTSS 0(SI), Z14
 	VFMADD231PS Z12, Z14, Z0
 	VFMADD231PS Z13, Z14, Z1

@@ -13,6 +13,6 @@ var kernelAInd = kernelAIndGo
 
 // kernelIndWide and kernelAIndWide (mr×nw micro-kernels) exist in assembly only.
 var (
-	kernelIndWide  func(kb int, a, b []float32, offs []int32, c []float32, ldc int)
+	kernelIndWide  func(kb int, a, b []float32, offs []int32, c []float32, ldc, hoff int)
 	kernelAIndWide func(kb, rows int, a []float32, aoffs []int32, lda int, b []float32, ldb int, c []float32, ldc int)
 )
