@@ -12,3 +12,18 @@ solve_done() { grep -qs '"complete": true' "$1/metrics.json"; }
 
 # metric KEY FILE: the first value of "KEY" in a metrics.json.
 metric() { grep -o "\"$1\": [^,}]*" "$2" | head -1 | cut -d' ' -f2; }
+
+# unet_bench_binary OUT [REV]: builds the diffusion/unet test binary (its benchmarks) into OUT
+# from the working tree, or from commit REV in a temporary worktree (a baseline for the
+# benchmark scripts' ENKG_BENCH_BASE).
+unet_bench_binary() {
+  if [[ -z "${2:-}" ]]; then
+    go test -c -o "$1" ./diffusion/unet/
+    return
+  fi
+  local wt
+  wt=$(mktemp -d)
+  git worktree add -q --detach "$wt" "$2"
+  (cd "$wt" && go test -c -o "$1" ./diffusion/unet/)
+  git worktree remove --force "$wt"
+}
