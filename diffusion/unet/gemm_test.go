@@ -425,24 +425,3 @@ func TestWeightGradDirect(t *testing.T) {
 		}
 	}
 }
-
-// TestTranspose checks the blocked transpose on shapes that are and are not multiples of
-// its block.
-func TestTranspose(t *testing.T) {
-	for _, sh := range [][2]int{{1, 1}, {3, 40}, {32, 4096}, {17, 33}} {
-		rows, cols := sh[0], sh[1]
-		src := make([]float32, rows*cols)
-		for i := range src {
-			src[i] = float32(i)
-		}
-		dst := make([]float32, rows*cols)
-		transpose(dst, src, rows, cols)
-		for r := 0; r < rows; r++ {
-			for c := 0; c < cols; c++ {
-				if dst[c*rows+r] != src[r*cols+c] {
-					t.Fatalf("%d×%d: dst[%d][%d] = %v, want %v", rows, cols, c, r, dst[c*rows+r], src[r*cols+c])
-				}
-			}
-		}
-	}
-}

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/enkg-go/enkg/internal/parallel"
+	"github.com/enkg-go/enkg/internal/tile"
 )
 
 // Reverse mode. forwardTape evaluates the network like forward (the same layer routines in
@@ -683,7 +684,7 @@ func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float3
 	K := c.cin * c.k * c.k
 	mk := ws.ar.mark()
 	dyT := ws.ar.get(hw * c.cout)
-	transpose(dyT, dy, c.cout, hw)
+	tile.Transpose(dyT, dy, c.cout, hw)
 	dwT := ws.ar.get(K * c.cout)
 	clear(dwT)
 	if c.cout%nr == 0 && c.k%2 == 1 {
@@ -776,24 +777,6 @@ func weightGradPanels(tile, dwT, xp []float32, offs []int32, dyT []float32, K, h
 					}
 				}
 				jo += width
-			}
-		}
-	}
-}
-
-// transpose writes the transpose of the rows×cols matrix src into dst (cols×rows), in
-// 16×16 blocks so that both stay in cache.
-func transpose(dst, src []float32, rows, cols int) {
-	const b = 16
-	for r0 := 0; r0 < rows; r0 += b {
-		r1 := min(r0+b, rows)
-		for c0 := 0; c0 < cols; c0 += b {
-			c1 := min(c0+b, cols)
-			for r := r0; r < r1; r++ {
-				row := src[r*cols+c0 : r*cols+c1]
-				for j, v := range row {
-					dst[(c0+j)*rows+r] = v
-				}
 			}
 		}
 	}
