@@ -216,6 +216,11 @@ func kernelGo(kb int, a, b, c []float32, ldc int) {
 			}
 		}
 	}
+	addTile(c, ldc, &acc)
+}
+
+// addTile adds the mr×nr tile acc into C (row stride ldc).
+func addTile(c []float32, ldc int, acc *[mr][nr]float32) {
 	for r := 0; r < mr; r++ {
 		cr := c[r*ldc : r*ldc+nr]
 		for j := range cr {
@@ -252,12 +257,7 @@ func kernelIndGo(kb int, a, b []float32, offs []int32, c []float32, ldc int) {
 			}
 		}
 	}
-	for r := 0; r < mr; r++ {
-		cr := c[r*ldc : r*ldc+nr]
-		for j := range cr {
-			cr[j] += acc[r][j]
-		}
-	}
+	addTile(c, ldc, &acc)
 }
 
 // directB is a GEMM's B operand read in place, with no packing:
@@ -346,10 +346,5 @@ func kernelAIndGo(kb, rows int, a []float32, aoffs []int32, lda int, b []float32
 			}
 		}
 	}
-	for r := 0; r < mr; r++ {
-		cr := c[r*ldc : r*ldc+nr]
-		for j := range cr {
-			cr[j] += acc[r][j]
-		}
-	}
+	addTile(c, ldc, &acc)
 }
