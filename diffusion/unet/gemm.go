@@ -208,15 +208,20 @@ func kernelGo(kb int, a, b, c []float32, ldc int) {
 	for p := 0; p < kb; p++ {
 		bb := b[p*nr : p*nr+nr : p*nr+nr]
 		aa := a[p*mr : p*mr+mr : p*mr+mr]
-		for r := 0; r < mr; r++ {
-			ar := aa[r]
-			row := &acc[r]
-			for j := range nr {
-				row[j] += ar * bb[j]
-			}
-		}
+		rankOne(&acc, aa, bb)
 	}
 	addTile(c, ldc, &acc)
+}
+
+// rankOne adds the outer product aa·bbᵀ (mr × nr) into acc: one step of the portable kernels.
+func rankOne(acc *[mr][nr]float32, aa, bb []float32) {
+	aa, bb = aa[:mr], bb[:nr]
+	for r, ar := range aa {
+		row := &acc[r]
+		for j := range nr {
+			row[j] += ar * bb[j]
+		}
+	}
 }
 
 // addTile adds the mr×nr tile acc into C (row stride ldc).
@@ -249,13 +254,7 @@ func kernelIndGo(kb int, a, b []float32, offs []int32, c []float32, ldc int) {
 		o := int(offs[p])
 		bb := b[o : o+nr : o+nr]
 		aa := a[p*mr : p*mr+mr : p*mr+mr]
-		for r := 0; r < mr; r++ {
-			ar := aa[r]
-			row := &acc[r]
-			for j := range nr {
-				row[j] += ar * bb[j]
-			}
-		}
+		rankOne(&acc, aa, bb)
 	}
 	addTile(c, ldc, &acc)
 }
@@ -337,13 +336,11 @@ func kernelAIndGo(kb, rows int, a []float32, aoffs []int32, lda int, b []float32
 		for x := 0; x < kb; x++ {
 			bo := (y*kb + x) * ldb
 			bb := b[bo : bo+nr : bo+nr]
-			for r := 0; r < mr; r++ {
-				ar := a[int(aoffs[r])+y*lda+x]
-				row := &acc[r]
-				for j := range nr {
-					row[j] += ar * bb[j]
-				}
+			var aa [mr]float32
+			for r := range aa {
+				aa[r] = a[int(aoffs[r])+y*lda+x]
 			}
+			rankOne(&acc, aa[:], bb)
 		}
 	}
 	addTile(c, ldc, &acc)

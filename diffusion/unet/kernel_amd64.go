@@ -41,19 +41,24 @@ func kernelIndAsm(kb int, a, b []float32, offs []int32, c []float32, ldc int) {
 //go:noescape
 func kernelAIndAVX2(kb, rows int, a *float32, aoffs *int32, lda int, b *float32, ldb int, c *float32, ldc int)
 
+// checkAInd panics (an index out of range) unless a weight-gradient kernel of the given
+// width reads and writes inside a, b and c: the assembly does not check.
+func checkAInd(kb, rows int, a []float32, aoffs []int32, lda int, b []float32, ldb int, c []float32, ldc, width int) {
+	top := 0
+	for _, o := range aoffs[:mr] {
+		top = max(top, int(o))
+	}
+	_ = a[top+(rows-1)*lda+kb-1]
+	_ = b[(rows*kb-1)*ldb+width-1]
+	_ = c[(mr-1)*ldc+width-1]
+}
+
 // kernelAIndAsm is kernelAInd in assembly.
 func kernelAIndAsm(kb, rows int, a []float32, aoffs []int32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if kb == 0 || rows == 0 {
 		return
 	}
-	aoffs = aoffs[:mr]
-	top := 0
-	for _, o := range aoffs {
-		top = max(top, int(o))
-	}
-	_ = a[top+(rows-1)*lda+kb-1]
-	_ = b[(rows*kb-1)*ldb+nr-1]
-	_ = c[(mr-1)*ldc+nr-1]
+	checkAInd(kb, rows, a, aoffs, lda, b, ldb, c, ldc, nr)
 	kernelAIndAVX2(kb, rows, &a[0], &aoffs[0], lda, &b[0], ldb, &c[0], ldc)
 }
 
@@ -81,14 +86,7 @@ func kernelAIndWideAsm(kb, rows int, a []float32, aoffs []int32, lda int, b []fl
 	if kb == 0 || rows == 0 {
 		return
 	}
-	aoffs = aoffs[:mr]
-	top := 0
-	for _, o := range aoffs {
-		top = max(top, int(o))
-	}
-	_ = a[top+(rows-1)*lda+kb-1]
-	_ = b[(rows*kb-1)*ldb+nw-1]
-	_ = c[(mr-1)*ldc+nw-1]
+	checkAInd(kb, rows, a, aoffs, lda, b, ldb, c, ldc, nw)
 	kernelAInd512(kb, rows, &a[0], &aoffs[0], lda, &b[0], ldb, &c[0], ldc)
 }
 
