@@ -64,6 +64,7 @@ type workspace struct {
 	offs    []int32 // dsrc's row offsets (reused)
 	hook    Hook
 	tp      *tape // reverse mode (grad.go), made on first use
+	gradT   bool  // conv weight gradients go into gp transposed, K×cout (LossGrad)
 }
 
 func (n *Network) newWorkspace(threads int) *workspace {
@@ -191,9 +192,10 @@ func padImage(xp, x []float32, cin, h, w, cs, pad int) {
 		clear(dst[(h+pad)*wp:])
 		for y := 0; y < h; y++ {
 			row := dst[(y+pad)*wp : (y+pad+1)*wp]
-			clear(row[:pad])
+			for i := range pad { // a loop: clear's call costs more than pad ≤ 2 stores
+				row[i], row[pad+w+i] = 0, 0
+			}
 			copy(row[pad:pad+w], x[ci*cs+y*w:ci*cs+(y+1)*w])
-			clear(row[pad+w:])
 		}
 	}
 }

@@ -3,6 +3,7 @@ package unet
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/enkg-go/enkg/internal/parallel"
 	"github.com/enkg-go/enkg/internal/tile"
@@ -48,20 +49,26 @@ type op struct {
 	conv          *conv2d
 	norm          *groupNorm
 	block         *block
-	rec           int // index of the block record
-	in0, in1, out int // value indices (in1 = −1: none)
-	res           int // resolution of in0 (in1 for opAuxSkip/opAuxResidual)
-	c0            int // opCat: channels taken from in0
+	rec           int       // index of the block record
+	in0, in1, out int       // value indices (in1 = −1: none)
+	res           int       // resolution of in0 (in1 for opAuxSkip/opAuxResidual)
+	c0            int       // opCat: channels taken from in0
+	t             []float32 // opAuxOut, opOut: SiLU(GN(in0)), the convolution's input
+	st            int       // opAuxOut, opOut: the GroupNorm's statistics (tape.statsAt)
 }
 
 // blockRec is what a UNetBlock's backward pass needs beyond its input.
 type blockRec struct {
-	p   []float32 // affine(emb)
-	h1  []float32 // the input of norm1 (conv0 output, plus p for SongUNet)
-	xa  []float32 // the input of the attention
-	qkv []float32
-	P   []float32 // softmax probabilities, heads × hw × hw, row t = query pixel
-	a   []float32 // attention output before proj (C×hw)
+	p             []float32 // affine(emb)
+	t0            []float32 // SiLU(GN0(x)), the input of conv0
+	h1            []float32 // the input of norm1 (conv0 output, plus p for SongUNet)
+	h2            []float32 // the input of conv1 (block.hidden)
+	xa            []float32 // the input of the attention
+	nt            []float32 // GN2(xa), the input of qkv
+	st0, st1, st2 int       // offsets of GN0's, GN1's and GN2's statistics (tape.statsAt)
+	qkv           []float32
+	P             []float32 // softmax probabilities, heads × hw × hw, row t = query pixel
+	a             []float32 // attention output before proj (C×hw)
 }
 
 // tape is the recording of one forward pass of one image.
@@ -72,7 +79,8 @@ type tape struct {
 	ops   []op
 	recs  []blockRec
 	stack []int
-	final int // value holding F
+	final int       // value holding F
+	stats []float64 // GroupNorm means and inverse stds recorded by the forward pass (tape.newStats)
 	// noise embedding: input, pre-activations, post-SiLU of layer 0, and ∂emb
 	embIn, e0, e0s, e1, dEmb []float32
 	dp                       []float32 // ∂affine output of the current block
@@ -103,7 +111,19 @@ func (t *tape) begin() {
 	t.vals = t.vals[:0]
 	t.ops = t.ops[:0]
 	t.recs = t.recs[:0]
+	t.stats = t.stats[:0]
 }
+
+// newStats reserves room for the statistics of a GroupNorm of g groups and returns its
+// offset in t.stats with the slice to fill now (later reservations may move t.stats).
+func (t *tape) newStats(g int) (int, []float64) {
+	off := len(t.stats)
+	t.stats = slices.Grow(t.stats, 2*g)[:off+2*g]
+	return off, t.stats[off : off+2*g]
+}
+
+// statsAt returns the statistics recorded at offset off for a GroupNorm of g groups.
+func (t *tape) statsAt(off, g int) []float64 { return t.stats[off : off+2*g] }
 
 func (t *tape) newVal(size int) int {
 	t.vals = append(t.vals, val{d: t.ar.get(size), g: t.gar.get(size)})
@@ -192,19 +212,18 @@ func (n *Network) forwardTape(ws *workspace, tp *tape, noise float32) {
 			continue
 		case modAuxConv:
 			o := tp.newVal(m.conv.cout * hw)
-			mk := ws.ar.mark()
-			tmp := ws.ar.get(ch * hw)
-			norm.apply(ws, tmp, tp.vals[cur].d[:ch*hw], hw, false)
+			tmp := tp.ar.get(ch * hw)
+			so, st := tp.newStats(norm.g)
+			norm.applyRec(ws, tmp, tp.vals[cur].d[:ch*hw], hw, false, st)
 			siluAffine(tmp, tmp, 1, 0)
 			od := tp.vals[o].d
 			m.conv.apply(ws, od, tmp, res, res)
-			ws.ar.release(mk)
 			if daux >= 0 {
 				for j, v := range tp.vals[daux].d {
 					od[j] += v
 				}
 			}
-			tp.ops = append(tp.ops, op{kind: opAuxOut, conv: m.conv, norm: norm, in0: cur, in1: daux, out: o, res: res})
+			tp.ops = append(tp.ops, op{kind: opAuxOut, conv: m.conv, norm: norm, in0: cur, in1: daux, out: o, res: res, t: tmp, st: so})
 			daux = o
 			continue
 		}
@@ -232,12 +251,11 @@ func (n *Network) forwardTape(ws *workspace, tp *tape, noise float32) {
 	}
 	hw := res * res
 	o := tp.newVal(n.outConv.cout * hw)
-	mk := ws.ar.mark()
-	t := ws.ar.get(ch * hw)
-	n.outNorm.apply(ws, t, tp.vals[cur].d[:ch*hw], hw, true)
+	t := tp.ar.get(ch * hw)
+	so, st := tp.newStats(n.outNorm.g)
+	n.outNorm.applyRec(ws, t, tp.vals[cur].d[:ch*hw], hw, true, st)
 	n.outConv.apply(ws, tp.vals[o].d, t, res, res)
-	ws.ar.release(mk)
-	tp.ops = append(tp.ops, op{kind: opOut, conv: n.outConv, norm: n.outNorm, in0: cur, in1: -1, out: o, res: res})
+	tp.ops = append(tp.ops, op{kind: opOut, conv: n.outConv, norm: n.outNorm, in0: cur, in1: -1, out: o, res: res, t: t, st: so})
 	tp.final = o
 	copy(ws.out, tp.vals[o].d)
 }
@@ -256,8 +274,11 @@ func (n *Network) blockTape(ws *workspace, tp *tape, b *block, in, res int) int 
 func (b *block) forwardTape(ws *workspace, tp *tape, rec *blockRec, dst, x []float32, h, w int, emb []float32) {
 	mk := ws.ar.mark()
 	hw := h * w
-	t0 := ws.ar.get(b.cin * hw)
-	b.norm0.apply(ws, t0, x[:b.cin*hw], hw, true)
+	rec.t0 = tp.ar.get(b.cin * hw) // recorded: the backward pass needs it for ∂W of conv0
+	t0 := rec.t0
+	var st []float64
+	rec.st0, st = tp.newStats(b.norm0.g)
+	b.norm0.applyRec(ws, t0, x[:b.cin*hw], hw, true, st)
 	ho, wo := b.conv0.outRes(h), b.conv0.outRes(w)
 	hwo := ho * wo
 	rec.h1 = tp.ar.get(b.cout * hwo)
@@ -274,8 +295,10 @@ func (b *block) forwardTape(ws *workspace, tp *tape, rec *blockRec, dst, x []flo
 			}
 		}
 	}
-	h2 := ws.ar.get(b.cout * hwo)
-	b.hidden(ws, h2, rec, hwo)
+	rec.h2 = tp.ar.get(b.cout * hwo)
+	h2 := rec.h2
+	rec.st1, st = tp.newStats(b.norm1.g)
+	b.hidden(ws, h2, rec, hwo, st)
 	out := dst[:b.cout*hwo]
 	b.conv1.apply(ws, out, h2, ho, wo)
 	if b.skip != nil {
@@ -302,18 +325,18 @@ func (b *block) forwardTape(ws *workspace, tp *tape, rec *blockRec, dst, x []flo
 
 // hidden writes the input of conv1 into h2 from the recorded GroupNorm input rec.h1:
 // SiLU(GN1(h1)) (SongUNet, where rec.h1 already holds conv0 + p) or SiLU(GN1(h1)·(1 +
-// p_scale) + p_shift) (DhariwalUNet). Used by the forward pass and to recompute h2 backwards.
-func (b *block) hidden(ws *workspace, h2 []float32, rec *blockRec, hwo int) {
+// p_scale) + p_shift) (DhariwalUNet). The tape records h2 (blockRec.h2).
+func (b *block) hidden(ws *workspace, h2 []float32, rec *blockRec, hwo int, st []float64) {
 	p := rec.p
 	if b.adaptive {
-		b.norm1.apply(ws, h2, rec.h1, hwo, false)
+		b.norm1.applyRec(ws, h2, rec.h1, hwo, false, st)
 		for c := 0; c < b.cout; c++ {
 			row := h2[c*hwo : (c+1)*hwo]
 			siluAffine(row, row, p[c]+1, p[b.cout+c])
 		}
 		return
 	}
-	b.norm1.apply(ws, h2, rec.h1, hwo, true)
+	b.norm1.applyRec(ws, h2, rec.h1, hwo, true, st)
 }
 
 // attentionTape is block.attention recording rec (x is updated in place).
@@ -323,8 +346,11 @@ func (b *block) attentionTape(ws *workspace, tp *tape, rec *blockRec, x []float3
 	d := C / b.heads
 	rec.xa = tp.ar.get(C * hw)
 	copy(rec.xa, x)
-	nt := ws.ar.get(C * hw)
-	b.norm2.apply(ws, nt, x, hw, false)
+	rec.nt = tp.ar.get(C * hw)
+	nt := rec.nt
+	var st []float64
+	rec.st2, st = tp.newStats(b.norm2.g)
+	b.norm2.applyRec(ws, nt, x, hw, false, st)
 	rec.qkv = tp.ar.get(3 * C * hw)
 	qkv := rec.qkv
 	b.qkv.apply(ws, qkv, nt, 1, hw)
@@ -419,17 +445,11 @@ func (n *Network) backwardTape(ws *workspace, tp *tape, dF, dIn, gp []float32) {
 			hw := o.res * o.res
 			c := o.norm.c
 			mk := ws.ar.mark()
-			tmp := ws.ar.get(c * hw)
-			if o.kind == opOut {
-				o.norm.apply(ws, tmp, in.d[:c*hw], hw, true)
-			} else {
-				o.norm.apply(ws, tmp, in.d[:c*hw], hw, false)
-				siluAffine(tmp, tmp, 1, 0)
-			}
+			tmp := o.t
 			dt := ws.ar.get(c * hw)
 			clear(dt)
 			o.conv.backward(ws, dt, tmp, o.res, o.res, out.g, gp)
-			o.norm.backward(dt, in.g, in.d, hw, true, gp)
+			o.norm.backward(dt, in.g, in.d, hw, true, gp, tp.statsAt(o.st, o.norm.g))
 			ws.ar.release(mk)
 		case opCat:
 			hw := o.res * o.res
@@ -467,7 +487,7 @@ func (b *block) backward(ws *workspace, tp *tape, rec *blockRec, dx, x []float32
 	hwo := ho * wo
 	dOut = dOut[:b.cout*hwo]
 	if b.heads > 0 {
-		b.attentionBackward(ws, rec, dOut, hwo, gp)
+		b.attentionBackward(ws, tp, rec, dOut, hwo, gp)
 	}
 	if b.skipScale != 1 {
 		for i := range dOut {
@@ -482,8 +502,7 @@ func (b *block) backward(ws *workspace, tp *tape, rec *blockRec, dx, x []float32
 		}
 	}
 	mk := ws.ar.mark()
-	h2 := ws.ar.get(b.cout * hwo)
-	b.hidden(ws, h2, rec, hwo)
+	h2 := rec.h2
 	dh2 := ws.ar.get(b.cout * hwo)
 	clear(dh2)
 	b.conv1.backward(ws, dh2, h2, ho, wo, dOut, gp)
@@ -493,7 +512,7 @@ func (b *block) backward(ws *workspace, tp *tape, rec *blockRec, dx, x []float32
 	clear(dp)
 	if b.adaptive {
 		// h2 = SiLU(ĥ·(1 + p_c) + p_{C+c}), ĥ = GN1(h1)
-		hn := h2 // reuse: recompute GN1(h1) without the SiLU
+		hn := ws.ar.get(b.cout * hwo) // GN1(h1) without the SiLU
 		b.norm1.apply(ws, hn, rec.h1, hwo, false)
 		for c := 0; c < b.cout; c++ {
 			sc, sh := rec.p[c]+1, rec.p[b.cout+c]
@@ -507,9 +526,9 @@ func (b *block) backward(ws *workspace, tp *tape, rec *blockRec, dx, x []float32
 			}
 			dp[c], dp[b.cout+c] = float32(ds), float32(db)
 		}
-		b.norm1.backward(dh2, dh1, rec.h1, hwo, false, gp)
+		b.norm1.backward(dh2, dh1, rec.h1, hwo, false, gp, tp.statsAt(rec.st1, b.norm1.g))
 	} else {
-		b.norm1.backward(dh2, dh1, rec.h1, hwo, true, gp)
+		b.norm1.backward(dh2, dh1, rec.h1, hwo, true, gp, tp.statsAt(rec.st1, b.norm1.g))
 		for c := 0; c < b.cout; c++ {
 			var s float64
 			for _, v := range dh1[c*hwo : (c+1)*hwo] {
@@ -522,18 +541,17 @@ func (b *block) backward(ws *workspace, tp *tape, rec *blockRec, dx, x []float32
 		b.affine.backward(tp.dEmb, ws.emb, dp, gp)
 	}
 	hw := h * w
-	t0 := ws.ar.get(b.cin * hw)
-	b.norm0.apply(ws, t0, x[:b.cin*hw], hw, true)
+	t0 := rec.t0
 	dt0 := ws.ar.get(b.cin * hw)
 	clear(dt0)
 	b.conv0.backward(ws, dt0, t0, h, w, dh1, gp)
-	b.norm0.backward(dt0, dx, x, hw, true, gp)
+	b.norm0.backward(dt0, dx, x, hw, true, gp, tp.statsAt(rec.st0, b.norm0.g))
 	ws.ar.release(mk)
 }
 
 // attentionBackward turns dOut (∂ of the block output after attention) into ∂ of the
 // attention input, adding the parameter gradients of norm2, qkv and proj.
-func (b *block) attentionBackward(ws *workspace, rec *blockRec, dOut []float32, hw int, gp []float32) {
+func (b *block) attentionBackward(ws *workspace, tp *tape, rec *blockRec, dOut []float32, hw int, gp []float32) {
 	mk := ws.ar.mark()
 	C := b.cout
 	d := C / b.heads
@@ -605,12 +623,11 @@ func (b *block) attentionBackward(ws *workspace, rec *blockRec, dOut []float32, 
 		ws.gemm(tmp, ap, d, hw, &ws.src, hw)
 		scatter(base, 1)
 	}
-	nt := ws.ar.get(C * hw)
-	b.norm2.apply(ws, nt, rec.xa, hw, false)
+	nt := rec.nt
 	dnt := ws.ar.get(C * hw)
 	clear(dnt)
 	b.qkv.backward(ws, dnt, nt, 1, hw, dqkv, gp)
-	b.norm2.backward(dnt, dOut, rec.xa, hw, false, gp)
+	b.norm2.backward(dnt, dOut, rec.xa, hw, false, gp, tp.statsAt(rec.st2, b.norm2.g))
 	ws.ar.release(mk)
 }
 
@@ -685,8 +702,15 @@ func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float3
 	mk := ws.ar.mark()
 	dyT := ws.ar.get(hw * c.cout)
 	tile.Transpose(dyT, dy, c.cout, hw)
-	dwT := ws.ar.get(K * c.cout)
-	clear(dwT)
+	var dwT []float32
+	if ws.gradT {
+		// gp holds this weight's gradient transposed (LossGrad's per-image buffers): the
+		// GEMM adds into it directly, and LossGrad transposes the batch's sum once.
+		dwT = gp[c.w.off : c.w.off+K*c.cout]
+	} else {
+		dwT = ws.ar.get(K * c.cout)
+		clear(dwT)
+	}
 	if c.cout%nr == 0 && c.k%2 == 1 {
 		weightGradDirect(ws, dwT, x, c.cin, h, w, c.k, dyT, c.cout)
 	} else {
@@ -694,6 +718,10 @@ func (c *conv2d) paramGrad(ws *workspace, gp, x []float32, h, w int, dy []float3
 		packAIm2col(ap, x, c.cin, h, w, c.k)
 		ws.src = bSource{in: dyT, h: 1, w: c.cout, k: 1, cs: c.cout}
 		ws.gemm(dwT, ap, K, hw, &ws.src, c.cout)
+	}
+	if ws.gradT {
+		ws.ar.release(mk)
+		return
 	}
 	gw := gp[c.w.off : c.w.off+c.cout*K]
 	for q0 := 0; q0 < K; q0 += 16 { // in blocks of 16 rows of dwT, so gw's lines stay in cache
@@ -895,6 +923,38 @@ func (c *conv2d) backwardFusedDown(ws *workspace, dx, x []float32, h, w int, dy,
 
 // upsampleT is the adjoint of upsample: dx (ch×h×w) += Σ 4f[i,j]·dy[2y+i−p, 2x+j−p].
 func upsampleT(dx, dy []float32, ch, h, w int, f []float32, kf int) {
+	if kf == 2 {
+		upsample2T(dx, dy, ch, h, w, f)
+		return
+	}
+	upsampleAnyT(dx, dy, ch, h, w, f, kf)
+}
+
+// upsample2T is upsampleT with a 2×2 filter: each ∂x gets its four terms added in
+// upsampleAnyT's order.
+func upsample2T(dx, dy []float32, ch, h, w int, f []float32) {
+	ho, wo := 2*h, 2*w
+	f0, f1, f2, f3 := 4*f[0], 4*f[1], 4*f[2], 4*f[3]
+	for c := 0; c < ch; c++ {
+		src := dy[c*ho*wo : (c+1)*ho*wo]
+		d := dx[c*h*w : (c+1)*h*w]
+		for y := 0; y < h; y++ {
+			r0 := src[2*y*wo : (2*y+1)*wo]
+			r1 := src[(2*y+1)*wo : (2*y+2)*wo]
+			o := d[y*w : (y+1)*w]
+			for xx := range o {
+				t := o[xx]
+				t += f0 * r0[2*xx]
+				t += f1 * r0[2*xx+1]
+				t += f2 * r1[2*xx]
+				t += f3 * r1[2*xx+1]
+				o[xx] = t
+			}
+		}
+	}
+}
+
+func upsampleAnyT(dx, dy []float32, ch, h, w int, f []float32, kf int) {
 	p := (kf - 1) / 2
 	ho, wo := 2*h, 2*w
 	for c := 0; c < ch; c++ {
@@ -924,6 +984,34 @@ func upsampleT(dx, dy []float32, ch, h, w int, f []float32, kf int) {
 // downsampleT is the adjoint of downsample: dx (ch×h×w) gets f[i,j]·dy[oy,ox] added at
 // (2oy+i−p, 2ox+j−p).
 func downsampleT(dx, dy []float32, ch, h, w int, f []float32, kf, p int) {
+	if kf == 2 && p == 0 && h >= 2 && w >= 2 {
+		downsample2T(dx, dy, ch, h, w, f)
+		return
+	}
+	downsampleAnyT(dx, dy, ch, h, w, f, kf, p)
+}
+
+// downsample2T is downsampleT with a 2×2 filter and no padding: each ∂x gets one term.
+func downsample2T(dx, dy []float32, ch, h, w int, f []float32) {
+	ho, wo := h/2, w/2
+	f0, f1, f2, f3 := f[0], f[1], f[2], f[3]
+	for c := 0; c < ch; c++ {
+		d := dx[c*h*w : (c+1)*h*w]
+		g := dy[c*ho*wo : (c+1)*ho*wo]
+		for oy := 0; oy < ho; oy++ {
+			r0 := d[2*oy*w : 2*oy*w+2*wo]
+			r1 := d[(2*oy+1)*w : (2*oy+1)*w+2*wo]
+			for ox, gv := range g[oy*wo : (oy+1)*wo] {
+				r0[2*ox] += f0 * gv
+				r0[2*ox+1] += f1 * gv
+				r1[2*ox] += f2 * gv
+				r1[2*ox+1] += f3 * gv
+			}
+		}
+	}
+}
+
+func downsampleAnyT(dx, dy []float32, ch, h, w int, f []float32, kf, p int) {
 	ho := (h+2*p-kf)/2 + 1
 	wo := (w+2*p-kf)/2 + 1
 	for c := 0; c < ch; c++ {
@@ -950,37 +1038,15 @@ func downsampleT(dx, dy []float32, ch, h, w int, f []float32, kf, p int) {
 	}
 }
 
-// stats returns the mean and 1/√(var + eps) of group g of x, as group computes them.
-func (n *groupNorm) stats(g int, x []float32, hw int) (mu, inv float64) {
-	cg := n.c / n.g
-	gs := cg * hw
-	seg := x[g*gs : (g+1)*gs]
-	var s0, s1, s2, s3, q0, q1, q2, q3 float64
-	i := 0
-	for ; i+4 <= len(seg); i += 4 {
-		a, b, c, d := float64(seg[i]), float64(seg[i+1]), float64(seg[i+2]), float64(seg[i+3])
-		s0, s1, s2, s3 = s0+a, s1+b, s2+c, s3+d
-		q0, q1, q2, q3 = q0+a*a, q1+b*b, q2+c*c, q3+d*d
-	}
-	for ; i < len(seg); i++ {
-		a := float64(seg[i])
-		s0 += a
-		q0 += a * a
-	}
-	mu = (s0 + s1 + s2 + s3) / float64(gs)
-	ss := max(0, (q0+q1+q2+q3)-mu*mu*float64(gs))
-	inv = 1 / math.Sqrt(ss/float64(gs)+n.eps)
-	return mu, inv
-}
-
 // backward is the adjoint of GroupNorm (followed by SiLU when silu): dy is ∂ of the output
 // (overwritten when silu: it becomes ∂ of the normalised affine output), ∂x is added into dx
-// (nil: not needed), ∂γ and ∂β into gp. Per-element work is float32; sums are float64.
-func (n *groupNorm) backward(dy, dx, x []float32, hw int, silu bool, gp []float32) {
+// (nil: not needed), ∂γ and ∂β into gp. Per-element work is float32; sums are float64. st
+// holds the forward pass's statistics of x (groupNorm.applyRec).
+func (n *groupNorm) backward(dy, dx, x []float32, hw int, silu bool, gp []float32, st []float64) {
 	cg := n.c / n.g
 	N := float64(cg * hw)
 	for g := 0; g < n.g; g++ {
-		mu, inv := n.stats(g, x, hw)
+		mu, inv := st[2*g], st[2*g+1]
 		var s1, s2 float64 // Σ γ∂z and Σ γ∂z·ẑ over the group
 		for c := g * cg; c < (g+1)*cg; c++ {
 			gam := n.w.data[c]

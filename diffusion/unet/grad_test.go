@@ -285,3 +285,52 @@ func BenchmarkTrainStep(b *testing.B) {
 	b.ReportMetric(ips, "img/s")
 	b.ReportMetric(3*m.Network().ForwardFLOPs()*ips/1e9, "GFLOP/s")
 }
+
+// TestLossGradRepeatable: LossGrad keeps per-image gradient buffers between calls and zeroes
+// them while summing (and all of them after a cancelled call), so repeated calls give the
+// same gradient bit for bit, before and after a cancelled call and a smaller batch.
+func TestLossGradRepeatable(t *testing.T) {
+	m := randomTrainable(t, gradSpecs()["ddpmpp-edm"], 5)
+	dim := m.Dim()
+	r := rng.New(9)
+	batch := func(b int) LossBatch {
+		lb := LossBatch{X: make([]float32, b*dim), Eps: make([]float32, b*dim), Sigma: make([]float32, b)}
+		for i := range lb.X {
+			lb.X[i] = float32(0.5 * r.NormFloat64())
+			lb.Eps[i] = float32(r.NormFloat64())
+		}
+		for i := range lb.Sigma {
+			lb.Sigma[i] = float32(0.2 + r.Float64())
+		}
+		return lb
+	}
+	lb, small := batch(3), batch(2)
+	grad := func(ctx context.Context, lb LossBatch) ([]float32, error) {
+		g := make([]float32, len(m.Network().Params()))
+		_, err := m.LossGrad(ctx, g, lb)
+		return g, err
+	}
+	want, err := grad(context.Background(), lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := grad(ctx, lb); err == nil {
+		t.Fatal("a cancelled LossGrad returned no error")
+	}
+	for round, b := range []LossBatch{lb, small, lb} {
+		got, err := grad(context.Background(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if round == 1 {
+			continue
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("round %d: gradient[%d] = %v, want %v (the first call's)", round, i, got[i], want[i])
+			}
+		}
+	}
+}

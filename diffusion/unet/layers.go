@@ -90,16 +90,30 @@ func newGroupNorm(r *registry, name string, c int, eps float64) *groupNorm {
 // apply writes GroupNorm(x), optionally followed by SiLU, into dst (may alias x); x is
 // c×hw. Groups are independent and may run in parallel (par).
 func (n *groupNorm) apply(ws *workspace, dst, x []float32, hw int, silu bool) {
+	n.applyRec(ws, dst, x, hw, silu, nil)
+}
+
+// applyRec is apply that also records each group's mean and 1/√(var + eps) in st (length
+// 2g: mean of group g at 2g, the inverse std at 2g + 1) unless st is nil, for backward.
+func (n *groupNorm) applyRec(ws *workspace, dst, x []float32, hw int, silu bool, st []float64) {
 	if ws.threads == 1 {
 		for g := 0; g < n.g; g++ {
-			n.group(g, dst, x, hw, silu)
+			mu, inv := n.group(g, dst, x, hw, silu)
+			if st != nil {
+				st[2*g], st[2*g+1] = mu, inv
+			}
 		}
 		return
 	}
-	ws.par(n.g, func(g int) { n.group(g, dst, x, hw, silu) })
+	ws.par(n.g, func(g int) {
+		mu, inv := n.group(g, dst, x, hw, silu)
+		if st != nil {
+			st[2*g], st[2*g+1] = mu, inv
+		}
+	})
 }
 
-func (n *groupNorm) group(g int, dst, x []float32, hw int, silu bool) {
+func (n *groupNorm) group(g int, dst, x []float32, hw int, silu bool) (mu, inv float64) {
 	cg := n.c / n.g
 	gs := cg * hw
 	seg := x[g*gs : (g+1)*gs]
@@ -117,9 +131,9 @@ func (n *groupNorm) group(g int, dst, x []float32, hw int, silu bool) {
 		s0 += a
 		q0 += a * a
 	}
-	mu := (s0 + s1 + s2 + s3) / float64(gs)
+	mu = (s0 + s1 + s2 + s3) / float64(gs)
 	ss := max(0, (q0+q1+q2+q3)-mu*mu*float64(gs))
-	inv := 1 / math.Sqrt(ss/float64(gs)+n.eps)
+	inv = 1 / math.Sqrt(ss/float64(gs)+n.eps)
 	for c := g * cg; c < (g+1)*cg; c++ {
 		a := float32(inv) * n.w.data[c]
 		b := n.b.data[c] - float32(mu*inv)*n.w.data[c]
@@ -133,6 +147,7 @@ func (n *groupNorm) group(g int, dst, x []float32, hw int, silu bool) {
 			}
 		}
 	}
+	return mu, inv
 }
 
 func siluf(z float32) float32 {
@@ -192,6 +207,35 @@ func (c *conv2d) outRes(h int) int {
 
 // upsample: depthwise conv_transpose2d with 4·f, stride 2, padding (kf−1)/2.
 func upsample(dst, x []float32, ch, h, w int, f []float32, kf int) {
+	if kf == 2 {
+		upsample2(dst, x, ch, h, w, f)
+		return
+	}
+	upsampleAny(dst, x, ch, h, w, f, kf)
+}
+
+// upsample2 is upsample with a 2×2 filter (EDM's default [1, 1]): every output pixel gets one
+// term, so it is written directly (the same value as upsampleAny's 0 + 4f·x, up to the sign of
+// a zero).
+func upsample2(dst, x []float32, ch, h, w int, f []float32) {
+	ho, wo := 2*h, 2*w
+	f0, f1, f2, f3 := 4*f[0], 4*f[1], 4*f[2], 4*f[3]
+	for c := 0; c < ch; c++ {
+		src := x[c*h*w : (c+1)*h*w]
+		d := dst[c*ho*wo : (c+1)*ho*wo]
+		for y := 0; y < h; y++ {
+			s := src[y*w : (y+1)*w]
+			r0 := d[2*y*wo : (2*y+1)*wo]
+			r1 := d[(2*y+1)*wo : (2*y+2)*wo]
+			for xx, v := range s {
+				r0[2*xx], r0[2*xx+1] = f0*v, f1*v
+				r1[2*xx], r1[2*xx+1] = f2*v, f3*v
+			}
+		}
+	}
+}
+
+func upsampleAny(dst, x []float32, ch, h, w int, f []float32, kf int) {
 	p := (kf - 1) / 2
 	ho, wo := 2*h, 2*w
 	clear(dst[:ch*ho*wo])
@@ -221,6 +265,38 @@ func upsample(dst, x []float32, ch, h, w int, f []float32, kf int) {
 
 // downsample: depthwise conv2d with f, stride 2, padding p ((kf−1)/2 in the unfused path).
 func downsample(dst, x []float32, ch, h, w int, f []float32, kf, p int) {
+	if kf == 2 && p == 0 && h >= 2 && w >= 2 {
+		downsample2(dst, x, ch, h, w, f)
+		return
+	}
+	downsampleAny(dst, x, ch, h, w, f, kf, p)
+}
+
+// downsample2 is downsample with a 2×2 filter and no padding: the same sums in the same
+// order as downsampleAny, without its bounds tests.
+func downsample2(dst, x []float32, ch, h, w int, f []float32) {
+	ho, wo := h/2, w/2
+	f0, f1, f2, f3 := f[0], f[1], f[2], f[3]
+	for c := 0; c < ch; c++ {
+		src := x[c*h*w : (c+1)*h*w]
+		d := dst[c*ho*wo : (c+1)*ho*wo]
+		for oy := 0; oy < ho; oy++ {
+			r0 := src[2*oy*w : 2*oy*w+2*wo]
+			r1 := src[(2*oy+1)*w : (2*oy+1)*w+2*wo]
+			o := d[oy*wo : (oy+1)*wo]
+			for ox := range o {
+				var s float32
+				s += f0 * r0[2*ox]
+				s += f1 * r0[2*ox+1]
+				s += f2 * r1[2*ox]
+				s += f3 * r1[2*ox+1]
+				o[ox] = s
+			}
+		}
+	}
+}
+
+func downsampleAny(dst, x []float32, ch, h, w int, f []float32, kf, p int) {
 	ho := (h+2*p-kf)/2 + 1
 	wo := (w+2*p-kf)/2 + 1
 	for c := 0; c < ch; c++ {

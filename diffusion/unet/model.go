@@ -32,9 +32,11 @@ type Model struct {
 	net      *Network
 	settings Settings
 
-	mu   sync.Mutex
-	pool map[int][]*workspace // by thread count
-	gimg [][]float32          // per-image parameter gradients of LossGrad (trainable models)
+	mu    sync.Mutex
+	pool  map[int][]*workspace // by thread count
+	gimg  [][]float32          // per-image parameter gradients of LossGrad (trainable models; conv weights transposed)
+	convs []*conv2d            // the convolutions with weights (LossGrad's transposed gradients)
+	gT    [][]float32          // a transpose buffer per worker
 }
 
 var _ diffusion.Denoiser = (*Model)(nil)

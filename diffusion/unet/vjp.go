@@ -10,6 +10,7 @@ import (
 
 	"github.com/enkg-go/enkg/diffusion"
 	"github.com/enkg-go/enkg/internal/parallel"
+	"github.com/enkg-go/enkg/internal/tile"
 )
 
 // LossBatch is a batch of B training examples for Model.LossGrad, in model space (the
@@ -53,6 +54,18 @@ func (m *Model) LossGrad(ctx context.Context, grad []float32, b LossBatch) ([]fl
 			return nil, fmt.Errorf("%w: unet: LossGrad: gradient of length %d, want %d", diffusion.ErrDim, len(grad), len(n.flat))
 		}
 		n.ensureTransposed()
+		if m.convs == nil {
+			most := 0
+			n.eachConv(func(c *conv2d) {
+				if c.w != nil {
+					m.convs = append(m.convs, c)
+					most = max(most, len(c.w.data))
+				}
+			})
+			for range parallel.Workers(m.settings.Workers) {
+				m.gT = append(m.gT, make([]float32, most))
+			}
+		}
 		for len(m.gimg) < B {
 			m.gimg = append(m.gimg, make([]float32, len(n.flat)))
 		}
@@ -90,30 +103,51 @@ func (m *Model) LossGrad(ctx context.Context, grad []float32, b LossBatch) ([]fl
 		}
 		losses[i] = w * l / float64(dim)
 		if grad != nil {
-			gi := m.gimg[i]
-			clear(gi)
-			n.backwardTape(ws, tp, tp.dF, nil, gi)
+			ws.gradT = true
+			n.backwardTape(ws, tp, tp.dF, nil, m.gimg[i]) // zero on entry (see below)
+			ws.gradT = false
 		}
 		return nil
 	})
-	if err != nil || grad == nil {
+	if grad == nil {
 		return losses, err
 	}
-	// sum the per-image gradients in image order, in parallel over parameter chunks
+	if err != nil {
+		for _, g := range m.gimg[:B] {
+			clear(g)
+		}
+		return losses, err
+	}
+	// sum the per-image gradients in image order, in parallel over parameter chunks, and
+	// zero each chunk once read (while it is in cache), so that the buffers are zero for
+	// the next call without a pass of their own. Not cancellable: the buffers must end zero.
 	const chunk = 1 << 14
 	nc := (len(grad) + chunk - 1) / chunk
-	err = parallel.For(ctx, nc, parallel.Workers(m.settings.Workers), func(_, c int) error {
+	_ = parallel.For(context.Background(), nc, parallel.Workers(m.settings.Workers), func(_, c int) error {
 		lo, hi := c*chunk, min(len(grad), (c+1)*chunk)
 		dst := grad[lo:hi]
 		copy(dst, m.gimg[0][lo:hi])
+		clear(m.gimg[0][lo:hi])
 		for i := 1; i < B; i++ {
-			for k, v := range m.gimg[i][lo:hi] {
+			g := m.gimg[i][lo:hi]
+			for k, v := range g {
 				dst[k] += v
 			}
+			clear(g)
 		}
 		return nil
 	})
-	return losses, err
+	// the convolutions' weight gradients were summed transposed (K×cout, conv2d.paramGrad)
+	_ = parallel.For(context.Background(), len(m.convs), parallel.Workers(m.settings.Workers), func(wk, i int) error {
+		c := m.convs[i]
+		K := c.cin * c.k * c.k
+		g := grad[c.w.off : c.w.off+K*c.cout]
+		t := m.gT[wk][:len(g)]
+		copy(t, g)
+		tile.Transpose(g, t, K, c.cout)
+		return nil
+	})
+	return losses, ctx.Err()
 }
 
 // split returns the number of parallel images and the threads per image for a batch.
