@@ -12,9 +12,11 @@ import (
 // Reverse mode. forwardTape evaluates the network like forward (the same layer routines in
 // the same order, so F is bit-identical) while recording, on a tape, every module output
 // and what each layer's backward pass needs; backwardTape then walks the tape backwards.
-// Cheap intermediates (GroupNorm+SiLU outputs, resampled inputs) are recomputed rather
-// than stored. Gradients with respect to the parameters accumulate into a flat vector laid
-// out as Network.Params.
+// The tape keeps the GroupNorm(+SiLU) outputs that feed convolutions and every GroupNorm's
+// statistics, so the backward pass recomputes none of them; resampled inputs are recomputed.
+// Gradients with respect to the parameters accumulate into a flat vector laid out as
+// Network.Params (LossGrad's per-image buffers hold each convolution's weight gradient
+// transposed, K×cout, until the batch is summed).
 //
 // Layer adjoints (all in float32, sums over pixels in float64):
 //
